@@ -1,0 +1,89 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { EventLog } from './bus/event-log.js';
+import { createMemoryEventLog } from './bus/memory.js';
+import { createRedisEventLog } from './bus/redis.js';
+import type { GatewayConfig } from './config.js';
+import { maskGatewayError } from './errors.js';
+import { devUserOfConnectionParams, devUserOfRequest } from './identity.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
+import type { GatewayContext } from './schema/context.js';
+import { schema } from './schema/index.js';
+import { useGraphQLWs } from './ws/graphql-ws.js';
+
+export const GRAPHQL_PATH = '/graphql';
+/** Largest WebSocket frame accepted; graphql-ws messages are small, a flood of bytes is not a message. */
+const MAX_WS_FRAME_BYTES = 1024 * 1024;
+
+export interface App {
+  /** Listens on `config.port` (0 picks a free one); resolves with the bound port. */
+  start(): Promise<number>;
+  /** Closes sockets (1001, so clients reconnect elsewhere), the HTTP server and the event log. */
+  stop(): Promise<void>;
+  eventLog: EventLog;
+  metrics: GatewayMetrics;
+  log: Logger;
+}
+
+export interface AppOptions {
+  log?: Logger;
+}
+
+export async function buildApp(config: GatewayConfig, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger({ level: config.logLevel, pretty: config.logPretty });
+  const metrics = createMetrics();
+  const eventLog = config.redisUrl
+    ? await createRedisEventLog({ ...config, url: config.redisUrl, log, metrics })
+    : createMemoryEventLog(config);
+  const services = { config, eventLog, log, metrics };
+
+  const yoga = createYoga<Record<string, unknown>, GatewayContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: (initial): GatewayContext => ({
+      // WebSocket operations carry connection params and no request; HTTP and SSE carry the request.
+      userId: 'connectionParams' in initial ? devUserOfConnectionParams(initial['connectionParams'] as Record<string, unknown>) : devUserOfRequest(initial.request),
+      services,
+    }),
+    maskedErrors: { maskError: maskGatewayError, isDev: !config.production },
+    graphiql: { title: 'Agent Progress Gateway', subscriptionsProtocol: 'WS' },
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      error: (...args) => log.error(args.map(String).join(' ')),
+    },
+    plugins: [useReadinessCheck({ endpoint: '/ready', check: () => eventLog.isHealthy() }), useMetricsEndpoint(metrics.registry)],
+  });
+
+  const server: Server = createServer(yoga);
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_WS_FRAME_BYTES });
+  const graphqlWs = useGraphQLWs(yoga, wss);
+
+  return {
+    eventLog,
+    metrics,
+    log,
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          const { port } = server.address() as AddressInfo;
+          log.info({ port, graphql: GRAPHQL_PATH, store: config.redisUrl ? 'redis' : 'memory' }, 'gateway listening');
+          resolve(port);
+        });
+      }),
+    async stop() {
+      await graphqlWs.dispose();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await eventLog.close();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { SessionEvent } from '../events/types.js';
+import { agentEventSchema, anyEventSchema, validateEvent } from '../events/validation.js';
+
+/** Room for the `seq` and `ts` fields the durable path adds in front of an agent's event. */
+const ENVELOPE_BYTES = 64;
+
+export type ChannelMessage = { ok: true; event: SessionEvent } | { ok: false; reason: string };
+
+/**
+ * Reads one message from a session channel. Durable messages (published by the Redis function) carry `seq` and
+ * `ts`; anything else is a live-only event from a plain PUBLISH and may only be an agent variant.
+ * Never throws: whatever arrives on a channel is untrusted.
+ */
+export function parseChannelMessage(sessionId: string, text: string, maxEventBytes: number): ChannelMessage {
+  // String length never exceeds byte length, so this rejects a huge message before any JSON work.
+  if (text.length > maxEventBytes + ENVELOPE_BYTES) return { ok: false, reason: 'too large' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not an object' };
+
+  const { seq, ts, ...raw } = value as Record<string, unknown>;
+  const durable = seq !== undefined;
+  if (durable && !(Number.isSafeInteger(seq) && (seq as number) > 0 && Number.isFinite(ts))) {
+    return { ok: false, reason: 'bad seq or ts' };
+  }
+  const validation = validateEvent(raw, durable ? anyEventSchema : agentEventSchema);
+  if (!validation.ok) return { ok: false, reason: validation.reason };
+  return {
+    ok: true,
+    event: {
+      sessionId,
+      seq: durable ? (seq as number) : 0,
+      timestamp: durable ? (ts as number) : Date.now(),
+      ephemeral: !durable,
+      event: validation.event,
+    },
+  };
+}

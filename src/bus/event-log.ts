@@ -1,0 +1,50 @@
+import type { RawEvent, SessionEvent, SessionRef } from '../events/types.js';
+
+export interface SessionRecord {
+  sessionId: string;
+  userId: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type StartSessionResult =
+  | { outcome: 'created' | 'existing'; session: SessionRecord }
+  /** Another user owns a session with this id. */
+  | { outcome: 'taken' };
+
+/** A slice of a session's retained history. `firstSeq`/`lastSeq` bound what is retained (0 when nothing is). */
+export interface HistoryPage {
+  events: SessionEvent[];
+  firstSeq: number;
+  lastSeq: number;
+}
+
+/** Receives every message of a session's live feed, in publish order. */
+export type LiveListener = (event: SessionEvent) => void;
+
+/**
+ * Where sessions, their event history and the request queue live: in this process (embedded) or in Redis.
+ * Every method that changes a session appends to its history and publishes on its live feed in one atomic step,
+ * so a reader that sees an event's seq on the live feed finds every earlier seq in the history.
+ * Methods that name a missing session throw a `SESSION_NOT_FOUND` gateway error.
+ */
+export interface EventLog {
+  /** Creates the session with a `SESSION_STARTED` event, or finds the caller's existing one. */
+  startSession(ref: SessionRef, started: RawEvent): Promise<StartSessionResult>;
+  getSession(sessionId: string): Promise<SessionRecord | null>;
+  /** Appends an agent's event and publishes it; validates it as the raw-format function does. */
+  append(ref: SessionRef, event: RawEvent): Promise<SessionEvent>;
+  /** Queues a job for the agents and logs its `REQUEST_QUEUED` event, atomically. */
+  submitRequest(ref: SessionRef, queued: RawEvent, job: object): Promise<SessionEvent>;
+  /** Publishes `SESSION_ENDED` with the next seq, then deletes the session and its history. */
+  endSession(ref: SessionRef, ended: RawEvent): Promise<SessionEvent>;
+  /** Up to `limit` retained events with seq greater than `afterSeq`. */
+  read(ref: SessionRef, afterSeq: number, limit: number): Promise<HistoryPage>;
+  /** Starts live delivery; resolves once delivery is in effect, with the function that stops it. */
+  listen(ref: SessionRef, listener: LiveListener): Promise<() => void>;
+  /** Takes the oldest queued job, for in-process workers; agents on Redis pop the Redis list instead. */
+  takeJob(): Promise<Record<string, unknown> | null>;
+  /** True while the backing store answers (readiness). */
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,151 @@
+import { gatewayError } from '../errors.js';
+import type { RawEvent, SessionEvent, SessionRef } from '../events/types.js';
+import { agentEventSchema, validateEvent } from '../events/validation.js';
+import { channelKey } from './redis-keys.js';
+import type { EventLog, HistoryPage, LiveListener, SessionRecord, StartSessionResult } from './event-log.js';
+
+export interface MemoryEventLogOptions {
+  historyMaxEvents: number;
+  sessionTtlMs: number;
+  maxEventBytes: number;
+}
+
+interface MemorySession {
+  record: SessionRecord;
+  expiresAt: number;
+  history: SessionEvent[];
+  lastSeq: number;
+}
+
+/**
+ * The embedded event log: one process, nothing to install. Same semantics as the Redis one, including the
+ * history bound, idle expiry and validation; every change is synchronous, hence atomic.
+ */
+export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
+  const sessions = new Map<string, MemorySession>();
+  const listeners = new Map<string, Set<LiveListener>>();
+  const jobs: Record<string, unknown>[] = [];
+
+  const sweep = setInterval(() => {
+    for (const id of sessions.keys()) live(id);
+  }, Math.max(1_000, Math.min(options.sessionTtlMs, 60_000)));
+  sweep.unref();
+
+  /** The session if it has not expired; an expired one is forgotten on the way. */
+  function live(sessionId: string): MemorySession | undefined {
+    const session = sessions.get(sessionId);
+    if (session && session.expiresAt <= Date.now()) {
+      sessions.delete(sessionId);
+      return undefined;
+    }
+    return session;
+  }
+
+  function owned(ref: SessionRef): MemorySession {
+    const session = live(ref.sessionId);
+    if (!session || session.record.userId !== ref.userId) throw gatewayError('SESSION_NOT_FOUND', 'No such session.');
+    return session;
+  }
+
+  function publish(ref: SessionRef, event: SessionEvent): void {
+    for (const listener of listeners.get(channelKey(ref)) ?? []) listener(event);
+  }
+
+  function append(ref: SessionRef, session: MemorySession, event: RawEvent): SessionEvent {
+    const now = Date.now();
+    const logged: SessionEvent = { sessionId: ref.sessionId, seq: ++session.lastSeq, timestamp: now, ephemeral: false, event };
+    session.history.push(logged);
+    if (session.history.length > options.historyMaxEvents) session.history.shift();
+    session.record.updatedAt = now;
+    session.expiresAt = now + options.sessionTtlMs;
+    publish(ref, logged);
+    return logged;
+  }
+
+  return {
+    async startSession(ref, started): Promise<StartSessionResult> {
+      const existing = live(ref.sessionId);
+      if (existing && existing.record.userId !== ref.userId) return { outcome: 'taken' };
+      if (existing) {
+        existing.expiresAt = Date.now() + options.sessionTtlMs;
+        return { outcome: 'existing', session: { ...existing.record } };
+      }
+      const now = Date.now();
+      const session: MemorySession = {
+        record: { ...ref, createdAt: now, updatedAt: now },
+        expiresAt: now + options.sessionTtlMs,
+        history: [],
+        lastSeq: 0,
+      };
+      sessions.set(ref.sessionId, session);
+      append(ref, session, started);
+      return { outcome: 'created', session: { ...session.record } };
+    },
+
+    async getSession(sessionId) {
+      const session = live(sessionId);
+      return session ? { ...session.record } : null;
+    },
+
+    async append(ref, event) {
+      if (Buffer.byteLength(JSON.stringify(event)) > options.maxEventBytes) {
+        throw gatewayError('PAYLOAD_TOO_LARGE', `The event exceeds ${options.maxEventBytes} bytes.`);
+      }
+      const validation = validateEvent(event, agentEventSchema);
+      if (!validation.ok) throw gatewayError('BAD_USER_INPUT', validation.reason);
+      return append(ref, owned(ref), validation.event);
+    },
+
+    async submitRequest(ref, queued, job) {
+      const session = owned(ref);
+      jobs.push({ ...job });
+      return append(ref, session, queued);
+    },
+
+    async endSession(ref, ended) {
+      const session = owned(ref);
+      const logged: SessionEvent = {
+        sessionId: ref.sessionId,
+        seq: session.lastSeq + 1,
+        timestamp: Date.now(),
+        ephemeral: false,
+        event: ended,
+      };
+      publish(ref, logged);
+      sessions.delete(ref.sessionId);
+      return logged;
+    },
+
+    async read(ref, afterSeq, limit): Promise<HistoryPage> {
+      const session = live(ref.sessionId);
+      if (!session || session.record.userId !== ref.userId || session.history.length === 0) {
+        return { events: [], firstSeq: 0, lastSeq: 0 };
+      }
+      const firstSeq = session.history[0]!.seq;
+      const start = Math.max(0, afterSeq - firstSeq + 1);
+      return { events: session.history.slice(start, start + limit), firstSeq, lastSeq: session.lastSeq };
+    },
+
+    async listen(ref, listener) {
+      const topic = channelKey(ref);
+      let set = listeners.get(topic);
+      if (!set) listeners.set(topic, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && listeners.get(topic) === set) listeners.delete(topic);
+      };
+    },
+
+    async takeJob() {
+      return jobs.shift() ?? null;
+    },
+
+    isHealthy: () => true,
+
+    async close() {
+      clearInterval(sweep);
+      listeners.clear();
+    },
+  };
+}

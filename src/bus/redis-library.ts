@@ -1,0 +1,197 @@
+import { INT_MAX } from '../events/validation.js';
+import { ENVELOPE_FIELDS, VARIANTS, type FieldDefinition } from '../events/variants.js';
+
+/** Name of the Redis Function library the gateway loads at start-up (`FUNCTION LOAD REPLACE`). */
+export const LIBRARY_NAME = 'agent_progress_gateway';
+
+/**
+ * The function agents call to publish durably: `FCALL apg_publish 2 <streamKey> <sessionKey> <json>`.
+ * It validates the event, appends it to the session's stream and publishes it on the session's channel,
+ * atomically, and answers `[seq, timestampMs]`.
+ */
+export const PUBLISH_FUNCTION = 'apg_publish';
+
+export interface LibraryOptions {
+  historyMaxEvents: number;
+  sessionTtlMs: number;
+  maxEventBytes: number;
+}
+
+type LuaFieldSpec = { kind: string; max?: number; required?: boolean };
+
+function luaField({ spec, required }: FieldDefinition): LuaFieldSpec {
+  return { ...spec, ...(required ? { required } : {}) };
+}
+
+/** The variant table, reduced to what the Lua validator needs. */
+function validationSpec(): Record<string, { agent: boolean; fields: Record<string, LuaFieldSpec> }> {
+  const spec: Record<string, { agent: boolean; fields: Record<string, LuaFieldSpec> }> = {};
+  for (const variant of VARIANTS) {
+    const fields = Object.entries({ ...ENVELOPE_FIELDS, ...variant.fields }).map(([name, field]) => [name, luaField(field)]);
+    spec[variant.type] = { agent: variant.inputField !== undefined, fields: Object.fromEntries(fields) };
+  }
+  return spec;
+}
+
+/**
+ * The Lua source of the library. Limits are baked in at load time, so every replica should run with the same
+ * history and size settings (the last one to start wins).
+ *
+ * Key layout the functions rely on: `stream:user_{u}:session_{s}` (KEYS[1]) and `session:{s}` (KEYS[2]); the
+ * channel is the stream key with `stream:` replaced by `channel:`. The raw JSON is stored and republished as
+ * sent (never re-encoded by cjson, which would turn `[]` into `{}` and round numbers).
+ */
+export function buildLibrarySource(options: LibraryOptions): string {
+  const spec = JSON.stringify(validationSpec());
+  return `#!lua name=${LIBRARY_NAME}
+cjson.decode_invalid_numbers(false)
+local SPEC = cjson.decode([==[${spec}]==])
+local MAX_LEN = ${options.historyMaxEvents}
+local TTL_MS = ${options.sessionTtlMs}
+local MAX_BYTES = ${options.maxEventBytes}
+local INT_MAX = ${INT_MAX}
+
+local function is_safe_id(v)
+  return type(v) == 'string' and #v >= 1 and #v <= 128 and not string.find(v, '[^%w_%-]')
+end
+
+local function is_number(v)
+  return type(v) == 'number' and v == v and v ~= math.huge and v ~= -math.huge
+end
+
+local function is_nonempty_array(v)
+  if type(v) ~= 'table' or v[1] == nil then return false end
+  local n = 0
+  for _ in pairs(v) do n = n + 1 end
+  return n == #v
+end
+
+local function check_field(name, f, v)
+  local k = f.kind
+  local ok
+  if k == 'id' then ok = is_safe_id(v)
+  elseif k == 'text' then ok = type(v) == 'string' and #v <= f.max and (not f.required or #v >= 1)
+  elseif k == 'int' then ok = is_number(v) and math.floor(v) == v and v >= 0 and v <= INT_MAX
+  elseif k == 'number' then ok = is_number(v) and v >= 0
+  elseif k == 'percent' then ok = is_number(v) and v >= 0 and v <= 100
+  elseif k == 'boolean' then ok = type(v) == 'boolean'
+  elseif k == 'json' then ok = true
+  elseif k == 'jsonArray' then ok = is_nonempty_array(v)
+  end
+  if ok then return nil end
+  return name .. ': must be ' .. k .. (f.max and (' of at most ' .. f.max .. ' bytes') or '')
+end
+
+-- Returns nil when the event is valid, else the reason; the same rules as the gateway's zod schema.
+local function invalid_reason(ev, agent_only)
+  if type(ev) ~= 'table' then return 'an event must be a JSON object' end
+  local variant = type(ev.type) == 'string' and SPEC[ev.type]
+  if not variant or (agent_only and not variant.agent) then return 'type: unknown event type' end
+  for name, v in pairs(ev) do
+    if name ~= 'type' and v ~= cjson.null then
+      local f = variant.fields[name]
+      if not f then return tostring(name) .. ': unknown field' end
+      local reason = check_field(name, f, v)
+      if reason then return reason end
+    end
+  end
+  for name, f in pairs(variant.fields) do
+    if f.required and (ev[name] == nil or ev[name] == cjson.null) then return name .. ': required' end
+  end
+  return nil
+end
+
+local function channel_of(stream) return 'channel:' .. string.sub(stream, 8) end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function last_seq(stream)
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  if #last == 0 then return 0 end
+  return tonumber(string.match(last[1][1], '^(%d+)'))
+end
+
+-- The session exists and the stream key is the one of its owner (so no caller can write a foreign stream).
+local function session_matches(stream, session)
+  local owner = redis.call('HGET', session, 'userId')
+  if not owner then return false end
+  if stream ~= 'stream:user_' .. owner .. ':session_' .. string.sub(session, 9) then return false end
+  return redis.call('EXISTS', stream) == 1
+end
+
+local function channel_message(seq, ts, json)
+  local open = string.find(json, '{', 1, true)
+  return '{"seq":' .. seq .. ',"ts":' .. ts .. ',' .. string.sub(json, open + 1)
+end
+
+local function append(stream, session, json)
+  local seq = last_seq(stream) + 1
+  local ts = now_ms()
+  redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
+  redis.call('HSET', session, 'updatedAt', ts)
+  redis.call('PEXPIRE', stream, TTL_MS)
+  redis.call('PEXPIRE', session, TTL_MS)
+  redis.call('PUBLISH', channel_of(stream), channel_message(seq, ts, json))
+  return { seq, ts }
+end
+
+local function not_found()
+  return redis.error_reply('SESSION_NOT_FOUND no such session')
+end
+
+-- KEYS: stream, session. ARGV: event JSON. For agents: validates, appends, publishes.
+local function publish(keys, args)
+  local json = args[1]
+  if #json > MAX_BYTES then return redis.error_reply('PAYLOAD_TOO_LARGE event exceeds ' .. MAX_BYTES .. ' bytes') end
+  local decoded, ev = pcall(cjson.decode, json)
+  if not decoded then return redis.error_reply('BAD_USER_INPUT event is not valid JSON') end
+  local reason = invalid_reason(ev, true)
+  if reason then return redis.error_reply('BAD_USER_INPUT ' .. reason) end
+  if not session_matches(keys[1], keys[2]) then return not_found() end
+  return append(keys[1], keys[2], json)
+end
+
+-- KEYS: stream, session. ARGV: user id, SESSION_STARTED JSON.
+-- Answers { 'CREATED' | 'EXISTING' | 'TAKEN', createdAt, updatedAt }.
+local function start_session(keys, args)
+  local owner = redis.call('HGET', keys[2], 'userId')
+  if owner and owner ~= args[1] then return { 'TAKEN', 0, 0 } end
+  if owner and redis.call('EXISTS', keys[1]) == 1 then
+    redis.call('PEXPIRE', keys[1], TTL_MS)
+    redis.call('PEXPIRE', keys[2], TTL_MS)
+    local times = redis.call('HMGET', keys[2], 'createdAt', 'updatedAt')
+    return { 'EXISTING', tonumber(times[1]), tonumber(times[2]) }
+  end
+  local ts = now_ms()
+  redis.call('DEL', keys[1])
+  redis.call('HSET', keys[2], 'userId', args[1], 'createdAt', ts)
+  append(keys[1], keys[2], args[2])
+  return { 'CREATED', ts, ts }
+end
+
+-- KEYS: stream, session, queue. ARGV: REQUEST_QUEUED JSON, job JSON.
+local function submit_request(keys, args)
+  if not session_matches(keys[1], keys[2]) then return not_found() end
+  redis.call('RPUSH', keys[3], args[2])
+  return append(keys[1], keys[2], args[1])
+end
+
+-- KEYS: stream, session. ARGV: SESSION_ENDED JSON. Publishes it with the next seq, then deletes everything.
+local function end_session(keys, args)
+  if not session_matches(keys[1], keys[2]) then return not_found() end
+  local seq = last_seq(keys[1]) + 1
+  local ts = now_ms()
+  redis.call('PUBLISH', channel_of(keys[1]), channel_message(seq, ts, args[1]))
+  redis.call('DEL', keys[1], keys[2])
+  return { seq, ts }
+end
+
+redis.register_function('${PUBLISH_FUNCTION}', publish)
+redis.register_function('apg_start_session', start_session)
+redis.register_function('apg_submit_request', submit_request)
+redis.register_function('apg_end_session', end_session)
+`;
+}

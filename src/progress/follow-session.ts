@@ -1,0 +1,131 @@
+import type { GraphQLError } from 'graphql';
+import type { EventLog } from '../bus/event-log.js';
+import { gatewayError, isGatewayError } from '../errors.js';
+import type { SessionEvent, SessionRef } from '../events/types.js';
+import { SESSION_ENDED, TERMINAL_REQUEST_TYPES } from '../events/variants.js';
+import { LiveQueue } from './live-queue.js';
+
+export interface FollowOptions {
+  /** Deliver events after this seq; undefined starts with the oldest retained event. */
+  afterSeq?: number;
+  /** Only this request's events (and the session's end); completes after its RUN_FINISHED or RUN_FAILED. */
+  requestId?: string;
+  /** Events read from history per round trip. */
+  pageSize: number;
+  /** Live events buffered per subscriber before it falls back to history. */
+  maxBuffered: number;
+  /** How long a quiet subscription waits before checking that its session still exists (idle expiry). */
+  idleCheckMs: number;
+}
+
+/** A subscriber receives events, or at most one error after which its stream ends. */
+export type FollowItem = SessionEvent | { error: GraphQLError };
+
+/**
+ * A session's events as one ordered stream: the retained history after the cursor, then live events, each
+ * exactly once in `seq` order. Live delivery starts before history is read, so nothing published in between is
+ * missed; live events already replayed are skipped; a jump in `seq` (dropped pub/sub messages, a full buffer) is
+ * filled from history, and if history no longer holds the missing events the stream ends with CURSOR_EXPIRED
+ * rather than a silent hole.
+ */
+export function followSession(log: EventLog, ref: SessionRef, options: FollowOptions): AsyncIterableIterator<FollowItem> {
+  const abort = new AbortController();
+  const events = follow(log, ref, options, abort.signal);
+  return {
+    next: () => events.next(),
+    // A subscriber that leaves while we wait for the next live event must not wait for that event to clean up.
+    return(value?: unknown) {
+      abort.abort();
+      return events.return(value as undefined);
+    },
+    throw(error?: unknown) {
+      abort.abort();
+      return events.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, signal: AbortSignal): AsyncGenerator<FollowItem, void> {
+  const { requestId } = options;
+  const wanted = (e: SessionEvent) => !requestId || e.event.requestId === requestId || e.event.type === SESSION_ENDED;
+  const isLast = (e: SessionEvent) =>
+    e.event.type === SESSION_ENDED || (requestId !== undefined && e.event.requestId === requestId && TERMINAL_REQUEST_TYPES.has(e.event.type));
+  const ended = (reason: string, seq: number): SessionEvent => ({
+    sessionId: ref.sessionId,
+    seq,
+    timestamp: Date.now(),
+    ephemeral: true,
+    event: { type: SESSION_ENDED, reason },
+  });
+
+  const queue = new LiveQueue(options.maxBuffered);
+  const stopListening = await log.listen(ref, (event) => queue.push(event));
+  try {
+    let last = options.afterSeq ?? 0;
+    // Without a cursor the first page may start wherever retained history starts; after that it must be contiguous.
+    let contiguous = options.afterSeq !== undefined;
+    for (;;) {
+      // Catch up from history.
+      for (;;) {
+        const page = await log.read(ref, last, options.pageSize);
+        if (page.lastSeq === 0) {
+          // The session was deleted (ended or expired) while we were not listening yet.
+          yield ended('ENDED', last);
+          return;
+        }
+        const first = page.events[0];
+        if (contiguous && page.lastSeq > last && first?.seq !== last + 1) {
+          yield { error: gatewayError('CURSOR_EXPIRED', `Events after seq ${last} are no longer retained; reload the session.`) };
+          return;
+        }
+        contiguous = true;
+        for (const event of page.events) {
+          last = event.seq;
+          if (!wanted(event)) continue;
+          yield event;
+          if (isLast(event)) return;
+        }
+        if (page.events.length < options.pageSize) break;
+      }
+
+      // Then live, until a gap sends us back to history.
+      for (;;) {
+        const item = await queue.take(options.idleCheckMs, signal);
+        if (item === 'aborted') return;
+        if (item === 'overflow') break;
+        if (item === 'idle') {
+          if ((await log.getSession(ref.sessionId).catch(() => true)) === null) {
+            yield ended('EXPIRED', last);
+            return;
+          }
+          continue;
+        }
+        if (item.ephemeral) {
+          if (wanted(item)) yield { ...item, seq: last };
+          continue;
+        }
+        if (item.seq <= last) continue;
+        if (item.seq > last + 1) {
+          // The history of an ended session is deleted with it: nothing left to fill the gap from.
+          if (item.event.type === SESSION_ENDED) {
+            yield item;
+            return;
+          }
+          break;
+        }
+        last = item.seq;
+        if (!wanted(item)) continue;
+        yield item;
+        if (isLast(item)) return;
+      }
+    }
+  } catch (error) {
+    if (!isGatewayError(error)) throw error;
+    yield { error };
+  } finally {
+    stopListening();
+  }
+}

@@ -1,0 +1,41 @@
+import { gatewayError } from '../errors.js';
+import type { RawEvent } from '../events/types.js';
+import { validateEvent } from '../events/validation.js';
+import { builder } from './builder.js';
+import { AgentEvent, AgentEventInput, TYPE_OF_INPUT_FIELD } from './events.js';
+import { safeId } from './session-access.js';
+
+/** `{ progress: { percent: 40 } }` plus the envelope → `{ type: 'PROGRESS', percent: 40, … }`, the raw format. */
+function toRawEvent(input: Record<string, unknown>, requestId: string | undefined, agent: string | undefined): unknown {
+  const [field, fields] = Object.entries(input).find(([, value]) => value != null) ?? [];
+  return { type: TYPE_OF_INPUT_FIELD.get(field ?? ''), requestId, agent, ...(fields as object) };
+}
+
+builder.mutationField('publishAgentEvent', (t) =>
+  t.field({
+    type: AgentEvent,
+    description: 'Appends an event to the session history and delivers it to its subscribers.',
+    args: {
+      sessionId: t.arg.id({ required: true }),
+      requestId: t.arg.id(),
+      agent: t.arg.string(),
+      event: t.arg({ type: AgentEventInput, required: true }),
+    },
+    resolve: async (_root, args, context) => {
+      const { eventLog, config, metrics } = context.services;
+      const sessionId = safeId(args.sessionId, 'sessionId');
+      const raw = toRawEvent(args.event, args.requestId == null ? undefined : String(args.requestId), args.agent ?? undefined);
+      if (Buffer.byteLength(JSON.stringify(raw)) > config.maxEventBytes) {
+        throw gatewayError('PAYLOAD_TOO_LARGE', `The event exceeds ${config.maxEventBytes} bytes.`);
+      }
+      const validation = validateEvent(raw);
+      if (!validation.ok) throw gatewayError('BAD_USER_INPUT', validation.reason);
+      // Development mode: any caller may publish to any session (agent credentials arrive with authentication).
+      const session = await eventLog.getSession(sessionId);
+      if (!session) throw gatewayError('SESSION_NOT_FOUND', 'No such session.');
+      const logged = await eventLog.append({ userId: session.userId, sessionId }, validation.event as RawEvent);
+      metrics.eventsPublished.inc({ path: 'mutation' });
+      return logged;
+    },
+  }),
+);

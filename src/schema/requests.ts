@@ -1,0 +1,40 @@
+import { gatewayError } from '../errors.js';
+import { newId } from '../ids.js';
+import { builder } from './builder.js';
+import { ownSession } from './session-access.js';
+
+interface AgentRequestView {
+  requestId: string;
+  sessionId: string;
+  input: unknown;
+  queuedAt: number;
+}
+
+const AgentRequest = builder.objectRef<AgentRequestView>('AgentRequest').implement({
+  description: 'A request queued for the agents. Follow it with agentProgress(sessionId, requestId).',
+  fields: (t) => ({
+    id: t.id({ resolve: (request) => request.requestId }),
+    sessionId: t.id({ resolve: (request) => request.sessionId }),
+    input: t.field({ type: 'JSON', resolve: (request) => request.input }),
+    queuedAt: t.field({ type: 'DateTime', resolve: (request) => new Date(request.queuedAt) }),
+  }),
+});
+
+builder.mutationField('submitRequest', (t) =>
+  t.field({
+    type: AgentRequest,
+    description: 'Assigns a request id, queues the job for the agents and logs REQUEST_QUEUED.',
+    args: { sessionId: t.arg.id({ required: true }), input: t.arg({ type: 'JSON', required: true }) },
+    resolve: async (_root, args, context) => {
+      const { ref } = await ownSession(context, args.sessionId);
+      const { maxEventBytes } = context.services.config;
+      if (Buffer.byteLength(JSON.stringify(args.input)) > maxEventBytes) {
+        throw gatewayError('PAYLOAD_TOO_LARGE', `input exceeds ${maxEventBytes} bytes.`, { argument: 'input' });
+      }
+      const requestId = newId();
+      const job = { requestId, sessionId: ref.sessionId, userId: ref.userId, input: args.input, submittedAt: new Date().toISOString() };
+      const queued = await context.services.eventLog.submitRequest(ref, { type: 'REQUEST_QUEUED', requestId, input: args.input }, job);
+      return { requestId, sessionId: ref.sessionId, input: args.input, queuedAt: queued.timestamp };
+    },
+  }),
+);

@@ -1,0 +1,80 @@
+import type { SessionRecord } from '../bus/event-log.js';
+import { gatewayError } from '../errors.js';
+import { newId } from '../ids.js';
+import { builder } from './builder.js';
+import type { GatewayContext } from './context.js';
+import { ownSession, safeId } from './session-access.js';
+
+interface SessionView extends SessionRecord {
+  status: 'ACTIVE' | 'ENDED';
+  expiresAt: number | null;
+}
+
+const SessionStatus = builder.enumType('SessionStatus', {
+  values: {
+    ACTIVE: { description: 'Open: events can be published and followed.' },
+    ENDED: { description: 'Ended by endSession; its history is deleted.' },
+  },
+});
+
+const Session = builder.objectRef<SessionView>('Session').implement({
+  description: 'A conversation of one user with the agents; its events form one ordered history.',
+  fields: (t) => ({
+    id: t.id({ resolve: (session) => session.sessionId }),
+    status: t.field({ type: SessionStatus, resolve: (session) => session.status }),
+    createdAt: t.field({ type: 'DateTime', resolve: (session) => new Date(session.createdAt) }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When the last event was logged.', resolve: (session) => new Date(session.updatedAt) }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the session expires unless another event arrives first.',
+      resolve: (session) => (session.expiresAt === null ? null : new Date(session.expiresAt)),
+    }),
+  }),
+});
+
+function active(record: SessionRecord, context: GatewayContext): SessionView {
+  return { ...record, status: 'ACTIVE', expiresAt: record.updatedAt + context.services.config.sessionTtlMs };
+}
+
+builder.queryField('session', (t) =>
+  t.field({
+    type: Session,
+    nullable: true,
+    description: 'One of your sessions; null when it does not exist, has ended, or is not yours.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, { id }, context) => {
+      const record = await context.services.eventLog.getSession(safeId(id, 'id'));
+      return record && record.userId === context.userId ? active(record, context) : null;
+    },
+  }),
+);
+
+builder.mutationField('startSession', (t) =>
+  t.field({
+    type: Session,
+    description:
+      'Starts a session owned by the caller. A client may bring its own id (e.g. one it already traces with); ' +
+      'starting an id you already own returns that session unchanged.',
+    args: { sessionId: t.arg.id() },
+    resolve: async (_root, { sessionId }, context) => {
+      const ref = { userId: context.userId, sessionId: sessionId == null ? newId() : safeId(sessionId, 'sessionId') };
+      const result = await context.services.eventLog.startSession(ref, { type: 'SESSION_STARTED' });
+      if (result.outcome === 'taken') throw gatewayError('SESSION_ID_TAKEN', 'Another user has a session with this id; choose another.');
+      return active(result.session, context);
+    },
+  }),
+);
+
+builder.mutationField('endSession', (t) =>
+  t.field({
+    type: Session,
+    description: "Ends a session: delivers SESSION_ENDED, completes its subscriptions and deletes its history.",
+    args: { sessionId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const { ref, record } = await ownSession(context, args.sessionId);
+      const ended = await context.services.eventLog.endSession(ref, { type: 'SESSION_ENDED', reason: 'ENDED' });
+      return { ...record, updatedAt: ended.timestamp, status: 'ENDED' as const, expiresAt: null };
+    },
+  }),
+);
