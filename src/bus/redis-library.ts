@@ -44,8 +44,9 @@ function validationSpec(): Record<string, { agent: boolean; fields: Record<strin
 export function buildLibrarySource(options: LibraryOptions): string {
   const spec = JSON.stringify(validationSpec());
   return `#!lua name=${LIBRARY_NAME}
-cjson.decode_invalid_numbers(false)
-local SPEC = cjson.decode([==[${spec}]==])
+-- cjson is not reachable while a library loads, so the spec is decoded on first use.
+local SPEC_JSON = [==[${spec}]==]
+local SPEC
 local MAX_LEN = ${options.historyMaxEvents}
 local TTL_MS = ${options.sessionTtlMs}
 local MAX_BYTES = ${options.maxEventBytes}
@@ -84,6 +85,7 @@ end
 
 -- Returns nil when the event is valid, else the reason; the same rules as the gateway's zod schema.
 local function invalid_reason(ev, agent_only)
+  SPEC = SPEC or cjson.decode(SPEC_JSON)
   if type(ev) ~= 'table' then return 'an event must be a JSON object' end
   local variant = type(ev.type) == 'string' and SPEC[ev.type]
   if not variant or (agent_only and not variant.agent) then return 'type: unknown event type' end
@@ -146,6 +148,8 @@ end
 local function publish(keys, args)
   local json = args[1]
   if #json > MAX_BYTES then return redis.error_reply('PAYLOAD_TOO_LARGE event exceeds ' .. MAX_BYTES .. ' bytes') end
+  -- Strict JSON: cjson otherwise accepts NaN, Infinity and hex numbers, which no JSON parser reads back.
+  cjson.decode_invalid_numbers(false)
   local decoded, ev = pcall(cjson.decode, json)
   if not decoded then return redis.error_reply('BAD_USER_INPUT event is not valid JSON') end
   local reason = invalid_reason(ev, true)

@@ -1,0 +1,53 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { buildApp, GRAPHQL_PATH, type App } from '../../src/app.js';
+import { DEFAULT_CONFIG, type GatewayConfig } from '../../src/config.js';
+
+export type Store = 'memory' | 'redis';
+export const STORES: Store[] = ['memory', 'redis'];
+
+export interface LogRecord {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface TestGateway {
+  url: string;
+  wsUrl: string;
+  app: App;
+  /** Every log line of this gateway, parsed. */
+  logs: LogRecord[];
+  stop(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  store: Store;
+  redisUrl?: string;
+  config?: Partial<GatewayConfig>;
+}
+
+/** A gateway in this process on a free port, logging into memory. */
+export async function startGateway({ store, redisUrl, config = {} }: TestGatewayOptions): Promise<TestGateway> {
+  if (store === 'redis' && !redisUrl) throw new Error('a redis gateway needs redisUrl');
+  const logs: LogRecord[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogRecord);
+      done();
+    },
+  });
+  const app = await buildApp(
+    { ...DEFAULT_CONFIG, host: '127.0.0.1', port: 0, ...config, redisUrl: store === 'redis' ? redisUrl : undefined },
+    { log: pino({ level: 'debug' }, sink) },
+  );
+  const port = await app.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}${GRAPHQL_PATH}`,
+    wsUrl: `ws://127.0.0.1:${port}${GRAPHQL_PATH}`,
+    app,
+    logs,
+    stop: () => (stopped ??= app.stop()),
+  };
+}
