@@ -48,17 +48,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** Shortest TTL or check interval accepted: tests use sub-second values, zero would disable the feature. */
+const MIN_SECONDS = 0.05;
+
+/** A numeric variable, or the fallback when unset; anything else stops start-up naming the variable. */
+function numeric(env: NodeJS.ProcessEnv, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER, integer = false } = {}): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number, got "${raw}"`);
-  return value;
-}
-
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
-  const value = positiveNumber(env, name, fallback);
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer of at least ${min}, got "${env[name]}"`);
+  const fits = Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
+  if (!fits) throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${raw}"`);
   return value;
 }
 
@@ -76,19 +75,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
   if (logFormat !== undefined && logFormat !== 'pretty' && logFormat !== 'json') {
     throw new ConfigError(`LOG_FORMAT must be "pretty" or "json", got "${logFormat}"`);
   }
-  const port = integer(env, 'PORT', DEFAULT_CONFIG.port, 0);
-  if (port > 65_535) throw new ConfigError(`PORT must be at most 65535, got "${env['PORT']}"`);
   return Object.freeze({
-    port,
+    port: numeric(env, 'PORT', DEFAULT_CONFIG.port, { integer: true, max: 65_535 }),
     host: env['HOST'] || DEFAULT_CONFIG.host,
     redisUrl: env['REDIS_URL'] || undefined,
     production,
-    sessionTtlMs: positiveNumber(env, 'SESSION_TTL_SECONDS', DEFAULT_CONFIG.sessionTtlMs / 1000) * 1000,
-    historyMaxEvents: integer(env, 'HISTORY_MAX_EVENTS', DEFAULT_CONFIG.historyMaxEvents, 1),
-    maxEventBytes: integer(env, 'MAX_EVENT_BYTES', DEFAULT_CONFIG.maxEventBytes, 1024),
+    sessionTtlMs: numeric(env, 'SESSION_TTL_SECONDS', DEFAULT_CONFIG.sessionTtlMs / 1000, { min: MIN_SECONDS }) * 1000,
+    historyMaxEvents: numeric(env, 'HISTORY_MAX_EVENTS', DEFAULT_CONFIG.historyMaxEvents, { integer: true, min: 1 }),
+    maxEventBytes: numeric(env, 'MAX_EVENT_BYTES', DEFAULT_CONFIG.maxEventBytes, { integer: true, min: 1024 }),
     requestQueueKey: env['REQUEST_QUEUE_KEY'] || DEFAULT_CONFIG.requestQueueKey,
-    idleCheckMs: positiveNumber(env, 'IDLE_CHECK_SECONDS', DEFAULT_CONFIG.idleCheckMs / 1000) * 1000,
-    subscriberBuffer: integer(env, 'SUBSCRIBER_BUFFER', DEFAULT_CONFIG.subscriberBuffer, 1),
+    idleCheckMs: numeric(env, 'IDLE_CHECK_SECONDS', DEFAULT_CONFIG.idleCheckMs / 1000, { min: MIN_SECONDS }) * 1000,
+    subscriberBuffer: numeric(env, 'SUBSCRIBER_BUFFER', DEFAULT_CONFIG.subscriberBuffer, { integer: true, min: 1 }),
     logLevel: env['LOG_LEVEL'] || DEFAULT_CONFIG.logLevel,
     logPretty: logFormat ? logFormat === 'pretty' : isTerminal && !production,
   });

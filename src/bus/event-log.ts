@@ -40,8 +40,12 @@ export interface EventLog {
   endSession(ref: SessionRef, ended: RawEvent): Promise<SessionEvent>;
   /** Up to `limit` retained events with seq greater than `afterSeq`. */
   read(ref: SessionRef, afterSeq: number, limit: number): Promise<HistoryPage>;
-  /** Starts live delivery; resolves once delivery is in effect, with the function that stops it. */
-  listen(ref: SessionRef, listener: LiveListener): Promise<() => void>;
+  /**
+   * Starts live delivery; resolves once delivery is in effect, with the function that stops it.
+   * `onResync` is called when live messages may have been lost (the pub/sub connection was re-established):
+   * the listener should catch up from history.
+   */
+  listen(ref: SessionRef, listener: LiveListener, onResync?: () => void): Promise<() => void>;
   /** Takes the oldest queued job, for in-process workers; agents on Redis pop the Redis list instead. */
   takeJob(): Promise<Record<string, unknown> | null>;
   /** True while the backing store answers (readiness). */

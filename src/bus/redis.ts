@@ -61,6 +61,27 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     },
   };
 
+  // Messages published while the subscriber connection was down are gone from pub/sub; after ioredis has
+  // resubscribed, every listener is told to catch up from history. 'ready' fires before ioredis re-sends
+  // SUBSCRIBE, so the PING is queued a tick later and answers only once the subscriptions are back.
+  const resyncCallbacks = new Set<() => void>();
+  let connectedBefore = false;
+  subscriber.on('ready', () => {
+    if (!connectedBefore) {
+      connectedBefore = true;
+      return;
+    }
+    setImmediate(() => {
+      subscriber.ping().then(
+        () => {
+          log.info({ listeners: resyncCallbacks.size }, 'redis pub/sub reconnected; resyncing subscribers from history');
+          for (const resync of resyncCallbacks) resync();
+        },
+        (err: Error) => log.warn({ err: err.message }, 'redis ping after reconnect failed'),
+      );
+    });
+  });
+
   // The serializer is handed only the message; this listener, registered first, tells it which channel it came
   // from (ioredis emits to listeners synchronously, in order), so each bad message is logged once, with its channel.
   let channelInFlight = '';
@@ -184,13 +205,17 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
       return { events, firstSeq: seqOf(first), lastSeq: seqOf(last) };
     },
 
-    async listen(ref, listener) {
+    async listen(ref, listener, onResync) {
       const channel = channelKey(ref);
       const callback = (message: CustomEvent<SessionEvent | null>) => {
         if (message.detail) listener(message.detail);
       };
       events.addEventListener(channel, callback);
-      const stop = () => events.removeEventListener(channel, callback);
+      if (onResync) resyncCallbacks.add(onResync);
+      const stop = () => {
+        events.removeEventListener(channel, callback);
+        if (onResync) resyncCallbacks.delete(onResync);
+      };
       try {
         await (subscribed.get(channel) ?? subscribe(channel));
       } catch (err) {

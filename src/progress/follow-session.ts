@@ -62,7 +62,11 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
   });
 
   const queue = new LiveQueue(options.maxBuffered);
-  const stopListening = await log.listen(ref, (event) => queue.push(event));
+  const stopListening = await log.listen(
+    ref,
+    (event) => queue.push(event),
+    () => queue.resync(),
+  );
   try {
     let last = options.afterSeq ?? 0;
     // Without a cursor the first page may start wherever retained history starts; after that it must be contiguous.

@@ -25,6 +25,12 @@ export class LiveQueue {
     this.wake?.();
   }
 
+  /** Live events may have been lost upstream: the reader should catch up from history (reported as `overflow`). */
+  resync(): void {
+    this.overflowed = true;
+    this.wake?.();
+  }
+
   /** The next event; `idle` when none came within `idleMs`; `aborted` once the signal fires. */
   async take(idleMs: number, signal: AbortSignal): Promise<SessionEvent | QueueSignal> {
     for (;;) {
