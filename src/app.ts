@@ -6,10 +6,10 @@ import type { EventLog } from './bus/event-log.js';
 import { createMemoryEventLog } from './bus/memory.js';
 import { createRedisEventLog } from './bus/redis.js';
 import type { GatewayConfig } from './config.js';
-import { maskGatewayError } from './errors.js';
 import { devUserOfConnectionParams, devUserOfRequest } from './identity.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { useErrorCodes } from './plugins/use-error-codes.js';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
 import type { GatewayContext } from './schema/context.js';
 import { schema } from './schema/index.js';
@@ -49,7 +49,6 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       userId: 'connectionParams' in initial ? devUserOfConnectionParams(initial['connectionParams'] as Record<string, unknown>) : devUserOfRequest(initial.request),
       services,
     }),
-    maskedErrors: { maskError: maskGatewayError, isDev: !config.production },
     graphiql: { title: 'Agent Progress Gateway', subscriptionsProtocol: 'WS' },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -57,7 +56,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       warn: (...args) => log.warn(args.map(String).join(' ')),
       error: (...args) => log.error(args.map(String).join(' ')),
     },
-    plugins: [useReadinessCheck({ endpoint: '/ready', check: () => eventLog.isHealthy() }), useMetricsEndpoint(metrics.registry)],
+    plugins: [useErrorCodes(), useReadinessCheck({ endpoint: '/ready', check: () => eventLog.isHealthy() }), useMetricsEndpoint(metrics.registry)],
   });
 
   const server: Server = createServer(yoga);

@@ -1,11 +1,12 @@
 import { GraphQLError } from 'graphql';
-import { maskError, type MaskError } from 'graphql-yoga';
 
 /**
  * Every error a client can receive carries one of these codes in `extensions.code`.
  * Clients branch on the code, never on the message.
  */
 export const ErrorCode = {
+  /** The document is not valid GraphQL syntax. */
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
   /** An argument or input failed validation (unsafe id, out-of-range value, unknown field). */
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** The request could not be parsed or validated as GraphQL. */
@@ -39,20 +40,15 @@ export function isGatewayError(error: unknown, code?: ErrorCode): error is Graph
   return error instanceof GraphQLError && (code === undefined || error.extensions['code'] === code);
 }
 
-/**
- * Yoga's error masking, plus a code for the one kind of client error graphql-js leaves uncoded: variable values
- * that do not fit their types (wrong scalar, missing non-null, a oneOf input with two fields). Unexpected errors
- * are still masked as INTERNAL_SERVER_ERROR.
- */
-export const maskGatewayError: MaskError = (error, message, isDev) => {
-  const isRequestError = error instanceof GraphQLError && !error.originalError && !error.path;
-  if (isRequestError && error.extensions['code'] === undefined) {
-    return new GraphQLError(error.message, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      extensions: { ...error.extensions, code: ErrorCode.BAD_USER_INPUT },
-    });
-  }
-  return maskError(error, message, isDev);
-};
+/** The same error with `code` in its extensions, unless it already has one. */
+export function withCode(error: GraphQLError, code: ErrorCode): GraphQLError {
+  if (error.extensions['code'] !== undefined) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
+}

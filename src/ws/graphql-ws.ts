@@ -3,7 +3,7 @@ import type { OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
-import { isGatewayError } from '../errors.js';
+import { isGatewayError, withCode } from '../errors.js';
 import { devUserOfConnectionParams } from '../identity.js';
 import type { GatewayContext } from '../schema/context.js';
 
@@ -45,10 +45,15 @@ export function useGraphQLWs(yoga: YogaServerInstance<Record<string, unknown>, G
           params: payload,
           connectionParams: ctx.connectionParams,
         });
+        let document;
         try {
-          const document = parse(payload.query);
-          const errors = validate(schema, document);
-          if (errors.length > 0) return [...errors];
+          document = parse(payload.query);
+        } catch (error) {
+          return asErrors(error).map((e) => withCode(e, 'GRAPHQL_PARSE_FAILED'));
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors.map((e: GraphQLError) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        try {
           return {
             schema,
             operationName: payload.operationName,
