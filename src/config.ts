@@ -48,6 +48,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** Shortest TTL or check interval accepted: tests use sub-second values, zero would disable the feature. */
 const MIN_SECONDS = 0.05;
 
@@ -71,6 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
         'unset NODE_ENV to run with the development identity',
     );
   }
+  const logLevel = env['LOG_LEVEL'] || DEFAULT_CONFIG.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const logFormat = env['LOG_FORMAT'];
   if (logFormat !== undefined && logFormat !== 'pretty' && logFormat !== 'json') {
     throw new ConfigError(`LOG_FORMAT must be "pretty" or "json", got "${logFormat}"`);
@@ -80,13 +84,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
     host: env['HOST'] || DEFAULT_CONFIG.host,
     redisUrl: env['REDIS_URL'] || undefined,
     production,
-    sessionTtlMs: numeric(env, 'SESSION_TTL_SECONDS', DEFAULT_CONFIG.sessionTtlMs / 1000, { min: MIN_SECONDS }) * 1000,
+    // Whole milliseconds: Redis PEXPIRE takes integers (1.001 s * 1000 is 1000.9999…).
+    sessionTtlMs: Math.round(numeric(env, 'SESSION_TTL_SECONDS', DEFAULT_CONFIG.sessionTtlMs / 1000, { min: MIN_SECONDS }) * 1000),
     historyMaxEvents: numeric(env, 'HISTORY_MAX_EVENTS', DEFAULT_CONFIG.historyMaxEvents, { integer: true, min: 1 }),
     maxEventBytes: numeric(env, 'MAX_EVENT_BYTES', DEFAULT_CONFIG.maxEventBytes, { integer: true, min: 1024 }),
     requestQueueKey: env['REQUEST_QUEUE_KEY'] || DEFAULT_CONFIG.requestQueueKey,
-    idleCheckMs: numeric(env, 'IDLE_CHECK_SECONDS', DEFAULT_CONFIG.idleCheckMs / 1000, { min: MIN_SECONDS }) * 1000,
+    idleCheckMs: Math.round(numeric(env, 'IDLE_CHECK_SECONDS', DEFAULT_CONFIG.idleCheckMs / 1000, { min: MIN_SECONDS }) * 1000),
     subscriberBuffer: numeric(env, 'SUBSCRIBER_BUFFER', DEFAULT_CONFIG.subscriberBuffer, { integer: true, min: 1 }),
-    logLevel: env['LOG_LEVEL'] || DEFAULT_CONFIG.logLevel,
+    logLevel,
     logPretty: logFormat ? logFormat === 'pretty' : isTerminal && !production,
   });
 }

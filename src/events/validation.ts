@@ -22,7 +22,8 @@ function fieldSchema({ spec, required }: FieldDefinition): z.ZodType {
     case 'json':
       return z.json();
     case 'jsonArray':
-      return z.array(z.json());
+      // Non-empty: inside Redis, cjson cannot tell `[]` from `{}`, so an empty patch could not be checked there.
+      return z.array(z.json()).min(1);
   }
 }
 

@@ -76,8 +76,11 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
       for (;;) {
         const page = await log.read(ref, last, options.pageSize);
         if (page.lastSeq === 0) {
-          // The session was deleted (ended or expired) while we were not listening yet.
-          yield ended('ENDED', last);
+          // The session was deleted (ended or expired). If its SESSION_ENDED reached the live feed, deliver that one
+          // (possibly dropped from a full buffer): its seq shows the subscriber whether events were lost with the
+          // history. Otherwise it ended before we listened, and only the end itself is known.
+          const end = queue.sessionEnded;
+          yield end && end.seq > last ? end : ended('ENDED', last);
           return;
         }
         const first = page.events[0];

@@ -1,4 +1,5 @@
 import type { SessionEvent } from '../events/types.js';
+import { SESSION_ENDED } from '../events/variants.js';
 
 /** What waiting on the queue can yield besides an event. */
 export type QueueSignal = 'overflow' | 'idle' | 'aborted';
@@ -12,10 +13,21 @@ export class LiveQueue {
   private items: SessionEvent[] = [];
   private overflowed = false;
   private wake: (() => void) | undefined;
+  private ended: SessionEvent | undefined;
 
   constructor(private readonly capacity: number) {}
 
+  /**
+   * The session's durable SESSION_ENDED once it has arrived, even if an overflow dropped it: the session's history
+   * is deleted with it, so a reader refilling from history finds nothing and needs this event's seq to tell
+   * whether it missed anything before the end.
+   */
+  get sessionEnded(): SessionEvent | undefined {
+    return this.ended;
+  }
+
   push(event: SessionEvent): void {
+    if (!event.ephemeral && event.event.type === SESSION_ENDED) this.ended = event;
     if (this.items.length >= this.capacity) {
       this.items = [];
       this.overflowed = true;

@@ -5,7 +5,6 @@ import {
   AgentProgressDocument,
   PublishAgentEventDocument,
   StartSessionDocument,
-  type AgentEventInput,
   type AgentProgressSubscription,
 } from '../../client/generated/graphql.js';
 import { AGENT_VARIANTS, type FieldSpec } from '../../src/events/variants.js';
@@ -53,7 +52,7 @@ describe.each(STORES)('every agent event variant round-trips through the generat
     await sub.count(1);
 
     for (const { variant, fields } of examples) {
-      const event = { [variant.inputField!]: fields } as AgentEventInput;
+      const event = { [variant.inputField!]: fields };
       const result = await graphql(gw.url, print(PublishAgentEventDocument), { sessionId, requestId: 'r1', agent: 'planner', event });
       expect(result.errors, variant.type).toBeUndefined();
     }

@@ -152,7 +152,7 @@ describe.each(STORES)('sessions (%s)', (store) => {
       expect(sub.events.at(-1)).toMatchObject({ type: 'SESSION_ENDED', reason: 'EXPIRED', ephemeral: true });
       expect((await graphql(gw.url, SESSION, { id: sessionId })).data?.['session']).toBeNull();
       if (store === 'redis') {
-        const redis = new Redis(inject('redisUrl'));
+        const redis = new Redis(gw.redisUrl!);
         onTestFinished(() => void redis.quit());
         expect(await redis.keys(`*${sessionId}*`)).toEqual([]);
       }

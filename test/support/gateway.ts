@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { buildApp, GRAPHQL_PATH, type App } from '../../src/app.js';
 import { DEFAULT_CONFIG, type GatewayConfig } from '../../src/config.js';
+import { startRedisServer } from './redis-server.js';
 
 export type Store = 'memory' | 'redis';
 export const STORES: Store[] = ['memory', 'redis'];
@@ -16,6 +17,8 @@ export interface TestGateway {
   url: string;
   wsUrl: string;
   app: App;
+  /** The Redis this gateway uses (its private one, if it got one); undefined on the memory store. */
+  redisUrl: string | undefined;
   /** Every log line of this gateway, parsed. */
   logs: LogRecord[];
   stop(): Promise<void>;
@@ -27,9 +30,20 @@ export interface TestGatewayOptions {
   config?: Partial<GatewayConfig>;
 }
 
-/** A gateway in this process on a free port, logging into memory. */
+/** Limits the Redis Function library bakes in when it loads: one value per Redis server, last loader wins. */
+const LIBRARY_LIMITS = ['historyMaxEvents', 'sessionTtlMs', 'maxEventBytes'] as const;
+
+/**
+ * A gateway in this process on a free port, logging into memory. On Redis, a gateway with non-default library
+ * limits gets a private redis-server, so it cannot change the limits under tests sharing the run's server.
+ */
 export async function startGateway({ store, redisUrl, config = {} }: TestGatewayOptions): Promise<TestGateway> {
   if (store === 'redis' && !redisUrl) throw new Error('a redis gateway needs redisUrl');
+  const privateRedis =
+    store === 'redis' && LIBRARY_LIMITS.some((limit) => config[limit] !== undefined && config[limit] !== DEFAULT_CONFIG[limit])
+      ? await startRedisServer()
+      : undefined;
+  if (privateRedis) redisUrl = privateRedis.url;
   const logs: LogRecord[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -47,7 +61,8 @@ export async function startGateway({ store, redisUrl, config = {} }: TestGateway
     url: `http://127.0.0.1:${port}${GRAPHQL_PATH}`,
     wsUrl: `ws://127.0.0.1:${port}${GRAPHQL_PATH}`,
     app,
+    redisUrl: store === 'redis' ? redisUrl : undefined,
     logs,
-    stop: () => (stopped ??= app.stop()),
+    stop: () => (stopped ??= app.stop().then(() => privateRedis?.stop())),
   };
 }

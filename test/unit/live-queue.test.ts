@@ -1,0 +1,153 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SessionEvent } from '../../src/events/types.js';
+import { LiveQueue } from '../../src/progress/live-queue.js';
+
+function event(seq: number): SessionEvent {
+  return { sessionId: 's1', seq, timestamp: 1_700_000_000_000 + seq, ephemeral: false, event: { type: 'PROGRESS', percent: seq % 101 } };
+}
+
+const IDLE_MS = 1_000;
+
+describe('LiveQueue', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('hands out buffered events in push order', async () => {
+    const queue = new LiveQueue(10);
+    const signal = new AbortController().signal;
+    for (const seq of [1, 2, 3, 4, 5]) queue.push(event(seq));
+    const taken = [];
+    for (let i = 0; i < 5; i++) taken.push(await queue.take(IDLE_MS, signal));
+    expect(taken).toEqual([1, 2, 3, 4, 5].map(event));
+  });
+
+  it('wakes a waiting reader when an event arrives, without waiting for the idle timer', async () => {
+    const queue = new LiveQueue(10);
+    const taking = queue.take(IDLE_MS, new AbortController().signal);
+    expect(vi.getTimerCount()).toBe(1);
+    queue.push(event(7));
+    await expect(taking).resolves.toEqual(event(7));
+    // The idle timer of that wait is cleared, not left to fire later.
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('holds exactly `capacity` events without overflowing', async () => {
+    const queue = new LiveQueue(3);
+    const signal = new AbortController().signal;
+    for (const seq of [1, 2, 3]) queue.push(event(seq));
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(1));
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(2));
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(3));
+  });
+
+  it('reports overflow once when pushed beyond capacity, dropping the backlog, then continues with later events', async () => {
+    const queue = new LiveQueue(3);
+    const signal = new AbortController().signal;
+    for (let seq = 1; seq <= 10; seq++) queue.push(event(seq)); // overflows at 4 and again at 8
+    expect(await queue.take(IDLE_MS, signal)).toBe('overflow');
+    // What was pushed after the last overflow is kept, in order; nothing earlier comes back.
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(9));
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(10));
+    // Reported once only: the next wait is an ordinary one.
+    const next = queue.take(IDLE_MS, signal);
+    await vi.advanceTimersByTimeAsync(IDLE_MS);
+    await expect(next).resolves.toBe('idle');
+    queue.push(event(11));
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(11));
+  });
+
+  it('reports an overflow that happens while the reader waits', async () => {
+    const queue = new LiveQueue(1);
+    const signal = new AbortController().signal;
+    queue.push(event(1));
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(1));
+    const taking = queue.take(IDLE_MS, signal);
+    queue.push(event(2));
+    await expect(taking).resolves.toEqual(event(2));
+    queue.push(event(3));
+    queue.push(event(4)); // beyond capacity 1
+    await expect(queue.take(IDLE_MS, signal)).resolves.toBe('overflow');
+  });
+
+  it('reports a resync like an overflow, keeping the buffered events, and wakes a waiting reader', async () => {
+    const queue = new LiveQueue(10);
+    const signal = new AbortController().signal;
+    const taking = queue.take(IDLE_MS, signal);
+    queue.resync();
+    await expect(taking).resolves.toBe('overflow');
+    queue.push(event(5));
+    queue.resync();
+    expect(await queue.take(IDLE_MS, signal)).toBe('overflow');
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(5));
+  });
+
+  it("remembers the session's durable SESSION_ENDED even when an overflow drops it", async () => {
+    const queue = new LiveQueue(2);
+    const signal = new AbortController().signal;
+    expect(queue.sessionEnded).toBeUndefined();
+    queue.push({ ...event(1), ephemeral: true, event: { type: 'SESSION_ENDED', reason: 'ENDED' } }); // live-only: not the end
+    expect(queue.sessionEnded).toBeUndefined();
+    queue.push(event(2));
+    const end: SessionEvent = { ...event(3), event: { type: 'SESSION_ENDED', reason: 'ENDED' } };
+    queue.push(end); // beyond capacity: dropped with the backlog
+    expect(await queue.take(IDLE_MS, signal)).toBe('overflow');
+    expect(queue.sessionEnded).toEqual(end);
+  });
+
+  it('answers idle when nothing arrives within idleMs, and not before', async () => {
+    const queue = new LiveQueue(10);
+    const signal = new AbortController().signal;
+    let settled: unknown;
+    const taking = queue.take(IDLE_MS, signal).then((value) => (settled = value));
+    await vi.advanceTimersByTimeAsync(IDLE_MS - 1);
+    expect(settled).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    await taking;
+    expect(settled).toBe('idle');
+    // Idle is a signal, not an end: the queue still works afterwards.
+    queue.push(event(1));
+    expect(await queue.take(IDLE_MS, signal)).toEqual(event(1));
+  });
+
+  it('answers aborted at once for an aborted signal, even with events buffered', async () => {
+    const queue = new LiveQueue(10);
+    const abort = new AbortController();
+    queue.push(event(1));
+    abort.abort();
+    await expect(queue.take(IDLE_MS, abort.signal)).resolves.toBe('aborted');
+  });
+
+  it('answers aborted as soon as the signal fires while waiting, leaving no timer or abort listener behind', async () => {
+    const queue = new LiveQueue(10);
+    const abort = new AbortController();
+    const added = vi.spyOn(abort.signal, 'addEventListener');
+    const removed = vi.spyOn(abort.signal, 'removeEventListener');
+    const taking = queue.take(IDLE_MS, abort.signal);
+    expect(vi.getTimerCount()).toBe(1);
+    abort.abort();
+    await expect(taking).resolves.toBe('aborted');
+    expect(vi.getTimerCount()).toBe(0);
+    expect(added).toHaveBeenCalledTimes(1);
+    expect(removed).toHaveBeenCalledWith('abort', added.mock.calls[0]![1]);
+  });
+
+  it('removes its abort listener after every wait, so a long-lived signal does not accumulate listeners', async () => {
+    const queue = new LiveQueue(10);
+    const abort = new AbortController();
+    const added = vi.spyOn(abort.signal, 'addEventListener');
+    const removed = vi.spyOn(abort.signal, 'removeEventListener');
+    for (let seq = 1; seq <= 50; seq++) {
+      const taking = queue.take(IDLE_MS, abort.signal);
+      if (seq % 2 === 0) queue.push(event(seq));
+      else await vi.advanceTimersByTimeAsync(IDLE_MS);
+      await taking;
+    }
+    expect(added).toHaveBeenCalledTimes(50);
+    expect(removed).toHaveBeenCalledTimes(50);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
