@@ -12,8 +12,9 @@ export type ChannelMessage = { ok: true; event: SessionEvent } | { ok: false; re
  * Never throws: whatever arrives on a channel is untrusted.
  */
 export function parseChannelMessage(sessionId: string, text: string, maxEventBytes: number): ChannelMessage {
-  // String length never exceeds byte length, so this rejects a huge message before any JSON work.
-  if (text.length > maxEventBytes + ENVELOPE_BYTES) return { ok: false, reason: 'too large' };
+  // String length never exceeds byte length: the first test rejects a huge message without counting its bytes.
+  const limit = maxEventBytes + ENVELOPE_BYTES;
+  if (text.length > limit || Buffer.byteLength(text) > limit) return { ok: false, reason: 'too large' };
   let value: unknown;
   try {
     value = JSON.parse(text);

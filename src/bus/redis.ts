@@ -85,9 +85,15 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
   // The serializer is handed only the message; this listener, registered first, tells it which channel it came
   // from (ioredis emits to listeners synchronously, in order), so each bad message is logged once, with its channel.
   let channelInFlight = '';
-  subscriber.on('message', (channel: string) => {
+  subscriber.on('message', (channel: string, message: string) => {
     channelInFlight = channel;
+    // The event target turns an empty message into null without asking the serializer: drop it here, visibly.
+    if (message === '') dropInvalid(channel, 'empty', 0);
   });
+  function dropInvalid(channel: string, reason: string, bytes: number) {
+    metrics.invalidEventsDropped.inc({ source: 'channel' });
+    log.warn({ channel, reason, bytes }, 'dropped invalid event');
+  }
   const events = createRedisEventTarget<CustomEvent<SessionEvent | null>>({
     publishClient: commands,
     subscribeClient: subscribeClient as unknown as Redis,
@@ -97,8 +103,7 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
         const ref = refOfChannel(channelInFlight);
         const parsed = ref ? parseChannelMessage(ref.sessionId, message, options.maxEventBytes) : undefined;
         if (parsed?.ok) return parsed.event;
-        metrics.invalidEventsDropped.inc({ source: 'channel' });
-        log.warn({ channel: channelInFlight, reason: parsed?.reason ?? 'unknown channel', bytes: message.length }, 'dropped invalid event');
+        dropInvalid(channelInFlight, parsed?.reason ?? 'unknown channel', message.length);
         return null;
       },
     },
