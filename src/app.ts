@@ -2,11 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
+import { createAuthenticator } from './auth/authenticator.js';
+import type { Principal } from './auth/principal.js';
+import { createPublishTokens } from './auth/publish-tokens.js';
 import type { EventLog } from './bus/event-log.js';
 import { createMemoryEventLog } from './bus/memory.js';
 import { createRedisEventLog } from './bus/redis.js';
 import type { GatewayConfig } from './config.js';
-import { devUserOfConnectionParams, devUserOfRequest } from './identity.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
@@ -39,16 +41,19 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   const eventLog = config.redisUrl
     ? await createRedisEventLog({ ...config, url: config.redisUrl, log, metrics })
     : createMemoryEventLog(config);
-  const services = { config, eventLog, log, metrics };
+  const publishTokens = createPublishTokens(config.publishTokenSecret, config.publishTokenTtlMs);
+  const authenticator = createAuthenticator(config.auth, publishTokens);
+  const services = { config, eventLog, log, metrics, authenticator, publishTokens };
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: (initial): GatewayContext => ({
-      // WebSocket operations carry connection params and no request; HTTP and SSE carry the request.
-      userId: 'connectionParams' in initial ? devUserOfConnectionParams(initial['connectionParams'] as Record<string, unknown>) : devUserOfRequest(initial.request),
+    context: async (initial): Promise<GatewayContext> => ({
+      // WebSocket operations carry the principal established when the socket connected; HTTP and SSE the request.
+      principal: 'principal' in initial ? (initial['principal'] as Principal) : await authenticator.ofRequest(initial.request),
       services,
     }),
+    maskedErrors: { isDev: !config.production },
     graphiql: { title: 'Agent Progress Gateway', subscriptionsProtocol: 'WS' },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -61,7 +66,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
 
   const server: Server = createServer(yoga);
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_WS_FRAME_BYTES });
-  const graphqlWs = useGraphQLWs(yoga, wss);
+  const graphqlWs = useGraphQLWs(yoga, wss, authenticator);
 
   return {
     eventLog,

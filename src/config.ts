@@ -27,6 +27,34 @@ export interface GatewayConfig {
   logLevel: string;
   /** `LOG_FORMAT`: `pretty` or `json`. @default pretty on a terminal outside production, else json */
   logPretty: boolean;
+  /** JWT authentication; undefined runs the development identity (never in production). */
+  auth: AuthConfig | undefined;
+  /**
+   * `PUBLISH_TOKEN_SECRET`: signs the session-scoped publish tokens `startSession` hands out (at least 32
+   * characters; required with authentication in production). Unset: a random secret per process, so tokens do not
+   * survive a restart or work on another replica.
+   */
+  publishTokenSecret: string | undefined;
+  /** `PUBLISH_TOKEN_TTL_SECONDS`: how long a publish token is valid. @default 86400 */
+  publishTokenTtlMs: number;
+}
+
+/** Where user and agent tokens come from: exactly one of `secret`, `publicKey`, `jwksUrl`. */
+export interface AuthConfig {
+  /** `JWT_SECRET`: HS256 shared secret (at least 32 characters). */
+  secret?: string;
+  /** `JWT_PUBLIC_KEY`: PEM public key (RS*, PS*, ES*, EdDSA). */
+  publicKey?: string;
+  /** `JWT_JWKS_URL`: the identity provider's JWK Set. */
+  jwksUrl?: string;
+  /** `JWT_ISSUER`: required `iss`, when set. */
+  issuer?: string;
+  /** `JWT_AUDIENCE`: required `aud`, when set. */
+  audience?: string;
+  /** `JWT_ROLE_CLAIM`: the claim that marks agents. @default 'role' */
+  roleClaim: string;
+  /** `JWT_AGENT_ROLE`: the value of that claim for agents. @default 'agent' */
+  agentRole: string;
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
@@ -42,6 +70,9 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   subscriberBuffer: 1_000,
   logLevel: 'info',
   logPretty: false,
+  auth: undefined,
+  publishTokenSecret: undefined,
+  publishTokenTtlMs: 86_400_000,
 });
 
 export class ConfigError extends Error {
@@ -66,12 +97,17 @@ function numeric(env: NodeJS.ProcessEnv, name: string, fallback: number, { min =
 /** Reads and checks the environment once, at start-up; a bad value stops the process naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Boolean(process.stdout.isTTY)): GatewayConfig {
   const production = env['NODE_ENV'] === 'production';
-  if (production) {
-    // Without authentication anyone could read any session by claiming its owner's id: never in production.
-    throw new ConfigError(
-      'NODE_ENV=production requires authentication (JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL), which this version does not support yet; ' +
-        'unset NODE_ENV to run with the development identity',
-    );
+  const auth = loadAuthConfig(env);
+  // Without authentication anyone could read any session by claiming its owner's id: never in production.
+  if (production && !auth) {
+    throw new ConfigError('NODE_ENV=production requires authentication: set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL');
+  }
+  const publishTokenSecret = env['PUBLISH_TOKEN_SECRET'] || undefined;
+  if (production && !publishTokenSecret) {
+    throw new ConfigError('NODE_ENV=production requires PUBLISH_TOKEN_SECRET (at least 32 characters), shared by every replica');
+  }
+  if (publishTokenSecret !== undefined && publishTokenSecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`PUBLISH_TOKEN_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
   }
   const logLevel = env['LOG_LEVEL'] || DEFAULT_CONFIG.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -93,5 +129,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
     subscriberBuffer: numeric(env, 'SUBSCRIBER_BUFFER', DEFAULT_CONFIG.subscriberBuffer, { integer: true, min: 1 }),
     logLevel,
     logPretty: logFormat ? logFormat === 'pretty' : isTerminal && !production,
+    auth,
+    publishTokenSecret,
+    publishTokenTtlMs: Math.round(numeric(env, 'PUBLISH_TOKEN_TTL_SECONDS', DEFAULT_CONFIG.publishTokenTtlMs / 1000, { min: 1 }) * 1000),
+  });
+}
+
+/** Secrets shorter than this are guessable by brute force (HS256 wants at least 256 bits). */
+const MIN_SECRET_LENGTH = 32;
+
+function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig | undefined {
+  const sources = { JWT_SECRET: env['JWT_SECRET'], JWT_PUBLIC_KEY: env['JWT_PUBLIC_KEY'], JWT_JWKS_URL: env['JWT_JWKS_URL'] };
+  const set = Object.entries(sources).filter(([, value]) => value);
+  if (set.length === 0) return undefined;
+  if (set.length > 1) throw new ConfigError(`set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL, got ${set.map(([name]) => name).join(' and ')}`);
+  const { JWT_SECRET: secret, JWT_PUBLIC_KEY: publicKey, JWT_JWKS_URL: jwksUrl } = sources;
+  if (secret && secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+  if (publicKey && !publicKey.includes('-----BEGIN PUBLIC KEY-----')) throw new ConfigError('JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  if (jwksUrl && !URL.canParse(jwksUrl)) throw new ConfigError(`JWT_JWKS_URL must be a URL, got "${jwksUrl}"`);
+  return Object.freeze({
+    ...(secret ? { secret } : {}),
+    ...(publicKey ? { publicKey } : {}),
+    ...(jwksUrl ? { jwksUrl } : {}),
+    ...(env['JWT_ISSUER'] ? { issuer: env['JWT_ISSUER'] } : {}),
+    ...(env['JWT_AUDIENCE'] ? { audience: env['JWT_AUDIENCE'] } : {}),
+    roleClaim: env['JWT_ROLE_CLAIM'] || 'role',
+    agentRole: env['JWT_AGENT_ROLE'] || 'agent',
   });
 }

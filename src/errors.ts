@@ -11,8 +11,10 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** The request could not be parsed or validated as GraphQL. */
   GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
-  /** The caller's identity is missing or malformed. */
+  /** Credentials are missing, malformed, invalid or expired (`extensions.reason` says `TOKEN_EXPIRED` for the last). */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** The caller is authenticated but may not do this (an agent reading a session, a token for another session). */
+  FORBIDDEN: 'FORBIDDEN',
   /** The session does not exist, has ended or expired, or belongs to another user (indistinguishable on purpose). */
   SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
   /** `startSession` was given an id another user already owns. */

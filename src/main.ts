@@ -4,10 +4,13 @@ import { ConfigError, loadConfig } from './config.js';
 try {
   const config = loadConfig();
   const app = await buildApp(config);
-  if (!config.production) {
+  if (!config.auth) {
     app.log.warn(
       'DEVELOPMENT MODE: no authentication. Callers are who they claim to be (x-user-id header, userId connection parameter, default "dev"). Never expose this to a network.',
     );
+  }
+  if (config.auth && !config.publishTokenSecret) {
+    app.log.warn('PUBLISH_TOKEN_SECRET is not set: publish tokens are signed with a random per-process secret (no use across restarts or replicas)');
   }
   if (!config.redisUrl) app.log.warn('REDIS_URL is not set: using the embedded in-process event log (one process, nothing persisted)');
   const port = await app.start();

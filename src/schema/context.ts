@@ -1,3 +1,6 @@
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
+import type { PublishTokens } from '../auth/publish-tokens.js';
 import type { EventLog } from '../bus/event-log.js';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
@@ -9,10 +12,12 @@ export interface GatewayServices {
   eventLog: EventLog;
   log: Logger;
   metrics: GatewayMetrics;
+  authenticator: Authenticator;
+  publishTokens: PublishTokens;
 }
 
 export interface GatewayContext {
-  /** The caller: its sessions are the only ones it may read, subscribe to or end. */
-  userId: string;
+  /** The caller: a user reaches only their own sessions; agents and publish tokens only publish. */
+  principal: Principal;
   services: GatewayServices;
 }

@@ -1,3 +1,4 @@
+import { requirePublisher } from '../auth/authorize.js';
 import { gatewayError } from '../errors.js';
 import type { RawEvent } from '../events/types.js';
 import { validateEvent } from '../events/validation.js';
@@ -22,17 +23,19 @@ builder.mutationField('publishAgentEvent', (t) =>
       event: t.arg({ type: AgentEventInput, required: true }),
     },
     resolve: async (_root, args, context) => {
-      const { eventLog, config, metrics } = context.services;
+      const { eventLog, config, metrics, authenticator } = context.services;
       const sessionId = safeId(args.sessionId, 'sessionId');
+      requirePublisher(context.principal, sessionId, authenticator.development);
       const raw = toRawEvent(args.event, args.requestId == null ? undefined : String(args.requestId), args.agent ?? undefined);
       if (Buffer.byteLength(JSON.stringify(raw)) > config.maxEventBytes) {
         throw gatewayError('PAYLOAD_TOO_LARGE', `The event exceeds ${config.maxEventBytes} bytes.`);
       }
       const validation = validateEvent(raw);
       if (!validation.ok) throw gatewayError('BAD_USER_INPUT', validation.reason);
-      // Development mode: any caller may publish to any session (agent credentials arrive with authentication).
       const session = await eventLog.getSession(sessionId);
-      if (!session) throw gatewayError('SESSION_NOT_FOUND', 'No such session.');
+      // A publish token outlives nothing: not a session ended and started again, under the same id, by someone else.
+      const stale = context.principal.kind === 'session-publisher' && context.principal.userId !== session?.userId;
+      if (!session || stale) throw gatewayError('SESSION_NOT_FOUND', 'No such session.');
       const logged = await eventLog.append({ userId: session.userId, sessionId }, validation.event as RawEvent);
       metrics.eventsPublished.inc({ path: 'mutation' });
       return logged;

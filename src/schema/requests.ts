@@ -32,7 +32,17 @@ builder.mutationField('submitRequest', (t) =>
         throw gatewayError('PAYLOAD_TOO_LARGE', `input exceeds ${maxEventBytes} bytes.`, { argument: 'input' });
       }
       const requestId = newId();
-      const job = { requestId, sessionId: ref.sessionId, userId: ref.userId, input: args.input, submittedAt: new Date().toISOString() };
+      // The worker that takes the job reports progress with this token: no global agent credential needed.
+      const publishToken = await context.services.publishTokens.issue(ref.sessionId, ref.userId);
+      const job = {
+        requestId,
+        sessionId: ref.sessionId,
+        userId: ref.userId,
+        input: args.input,
+        submittedAt: new Date().toISOString(),
+        publishToken: publishToken.token,
+        publishTokenExpiresAt: new Date(publishToken.expiresAt).toISOString(),
+      };
       const queued = await context.services.eventLog.submitRequest(ref, { type: 'REQUEST_QUEUED', requestId, input: args.input }, job);
       return { requestId, sessionId: ref.sessionId, input: args.input, queuedAt: queued.timestamp };
     },

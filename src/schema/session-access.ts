@@ -1,3 +1,4 @@
+import { requireUser } from '../auth/authorize.js';
 import type { HistoryPage, SessionRecord } from '../bus/event-log.js';
 import { gatewayError } from '../errors.js';
 import { seqOfCursor, type SessionRef } from '../events/types.js';
@@ -16,9 +17,10 @@ export function safeId(value: string | number, argument: string): string {
  * probed for existence.
  */
 export async function ownSession(context: GatewayContext, sessionId: string | number): Promise<{ ref: SessionRef; record: SessionRecord }> {
+  const userId = requireUser(context.principal);
   const id = safeId(sessionId, 'sessionId');
   const record = await context.services.eventLog.getSession(id);
-  if (!record || record.userId !== context.userId) throw gatewayError('SESSION_NOT_FOUND', 'No such session.');
+  if (!record || record.userId !== userId) throw gatewayError('SESSION_NOT_FOUND', 'No such session.');
   return { ref: { userId: record.userId, sessionId: id }, record };
 }
 

@@ -1,3 +1,5 @@
+import { requireUser } from '../auth/authorize.js';
+import type { PublishToken } from '../auth/publish-tokens.js';
 import type { SessionRecord } from '../bus/event-log.js';
 import { gatewayError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -17,6 +19,16 @@ const SessionStatus = builder.enumType('SessionStatus', {
   },
 });
 
+const PublishTokenType = builder.objectRef<PublishToken>('PublishToken').implement({
+  description:
+    'A credential for agents scoped to one session: it lets its bearer publish to that session and nothing else. ' +
+    'submitRequest also puts one into the queued job.',
+  fields: (t) => ({
+    token: t.exposeString('token', { description: 'Send as `Authorization: Bearer <token>`.' }),
+    expiresAt: t.field({ type: 'DateTime', resolve: (token) => new Date(token.expiresAt) }),
+  }),
+});
+
 const Session = builder.objectRef<SessionView>('Session').implement({
   description: 'A conversation of one user with the agents; its events form one ordered history.',
   fields: (t) => ({
@@ -29,6 +41,13 @@ const Session = builder.objectRef<SessionView>('Session').implement({
       nullable: true,
       description: 'When the session expires unless another event arrives first.',
       resolve: (session) => (session.expiresAt === null ? null : new Date(session.expiresAt)),
+    }),
+    publishToken: t.field({
+      type: PublishTokenType,
+      nullable: true,
+      description: 'A fresh publish token for this session, for the agents working on it; null once it has ended.',
+      resolve: (session, _args, context) =>
+        session.status === 'ACTIVE' ? context.services.publishTokens.issue(session.sessionId, session.userId) : null,
     }),
   }),
 });
@@ -44,8 +63,9 @@ builder.queryField('session', (t) =>
     description: 'One of your sessions; null when it does not exist, has ended, or is not yours.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, context) => {
+      const userId = requireUser(context.principal);
       const record = await context.services.eventLog.getSession(safeId(id, 'id'));
-      return record && record.userId === context.userId ? active(record, context) : null;
+      return record && record.userId === userId ? active(record, context) : null;
     },
   }),
 );
@@ -58,7 +78,7 @@ builder.mutationField('startSession', (t) =>
       'starting an id you already own returns that session unchanged.',
     args: { sessionId: t.arg.id() },
     resolve: async (_root, { sessionId }, context) => {
-      const ref = { userId: context.userId, sessionId: sessionId == null ? newId() : safeId(sessionId, 'sessionId') };
+      const ref = { userId: requireUser(context.principal), sessionId: sessionId == null ? newId() : safeId(sessionId, 'sessionId') };
       const result = await context.services.eventLog.startSession(ref, { type: 'SESSION_STARTED' });
       if (result.outcome === 'taken') throw gatewayError('SESSION_ID_TAKEN', 'Another user has a session with this id; choose another.');
       return active(result.session, context);

@@ -2,9 +2,11 @@ import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
+import { GatewayCloseCode } from './close-codes.js';
 import { isGatewayError, withCode } from '../errors.js';
-import { devUserOfConnectionParams } from '../identity.js';
 import type { GatewayContext } from '../schema/context.js';
 
 /** Server pings keep idle sockets alive through proxies that close silent connections (60 s by default). */
@@ -23,17 +25,39 @@ function asErrors(error: unknown): GraphQLError[] {
  * and plugin chain (Yoga's tested graphql-ws recipe). Parse, validation and identity failures become GraphQL
  * `error` messages for that one operation, never a closed socket.
  */
-export function useGraphQLWs(yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>, wss: WebSocketServer) {
+/** setTimeout's longest delay; a later expiry is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Closes the socket with TokenExpired when its credential expires, so no socket outlives its token. */
+function closeWhenExpired(socket: WebSocket, expiresAt: number | undefined): void {
+  if (expiresAt === undefined) return;
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) return socket.close(GatewayCloseCode.TokenExpired, 'Token expired');
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+interface ConnectionExtra {
+  principal?: Principal;
+}
+
+export function useGraphQLWs(yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>, wss: WebSocketServer, authenticator: Authenticator) {
   return useServer(
     {
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args),
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args),
-      onConnect(ctx) {
+      async onConnect(ctx) {
         try {
-          devUserOfConnectionParams(ctx.connectionParams);
+          const principal = await authenticator.ofConnection(ctx.connectionParams, ctx.extra.request);
+          (ctx.extra as ConnectionExtra).principal = principal;
+          closeWhenExpired(ctx.extra.socket, 'expiresAt' in principal ? principal.expiresAt : undefined);
           return true;
         } catch (error) {
-          if (isGatewayError(error)) return false; // 4403 Forbidden: the identity is malformed
+          if (isGatewayError(error)) return false; // 4403 Forbidden: credentials refused
           throw error;
         }
       },
@@ -43,7 +67,7 @@ export function useGraphQLWs(yoga: YogaServerInstance<Record<string, unknown>, G
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
-          connectionParams: ctx.connectionParams,
+          principal: (ctx.extra as ConnectionExtra).principal,
         });
         let document;
         try {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../src/config.js';
 
+const SECRET = 'a-jwt-secret-of-at-least-32-characters';
+const OTHER_SECRET = 'a-publish-token-secret-of-32-chars-or-more';
+
 /** The ConfigError `env` causes; fails the test when it loads. */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -57,6 +60,13 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'json',
         NODE_ENV: 'development',
+        JWT_SECRET: SECRET,
+        JWT_ISSUER: 'https://idp.example',
+        JWT_AUDIENCE: 'progress',
+        JWT_ROLE_CLAIM: 'kind',
+        JWT_AGENT_ROLE: 'robot',
+        PUBLISH_TOKEN_SECRET: OTHER_SECRET,
+        PUBLISH_TOKEN_TTL_SECONDS: '600',
       },
       false,
     );
@@ -73,7 +83,23 @@ describe('loadConfig', () => {
       subscriberBuffer: 64,
       logLevel: 'debug',
       logPretty: false,
+      auth: { secret: SECRET, issuer: 'https://idp.example', audience: 'progress', roleClaim: 'kind', agentRole: 'robot' },
+      publishTokenSecret: OTHER_SECRET,
+      publishTokenTtlMs: 600_000,
     });
+  });
+
+  it('takes exactly one JWT key source, each checked', () => {
+    expect(loadConfig({ JWT_JWKS_URL: 'https://idp.example/.well-known/jwks.json' }, false).auth).toEqual({
+      jwksUrl: 'https://idp.example/.well-known/jwks.json',
+      roleClaim: 'role',
+      agentRole: 'agent',
+    });
+    expect(configError({ JWT_SECRET: SECRET, JWT_JWKS_URL: 'https://idp.example/jwks' }).message).toMatch(/JWT_SECRET and JWT_JWKS_URL/);
+    expect(configError({ JWT_SECRET: 'short' }).message).toContain('JWT_SECRET');
+    expect(configError({ JWT_PUBLIC_KEY: 'not a pem' }).message).toContain('JWT_PUBLIC_KEY');
+    expect(configError({ JWT_JWKS_URL: 'not a url' }).message).toContain('JWT_JWKS_URL');
+    expect(configError({ PUBLISH_TOKEN_SECRET: 'short' }).message).toContain('PUBLISH_TOKEN_SECRET');
   });
 
   it('accepts the boundary values', () => {
@@ -117,11 +143,11 @@ describe('loadConfig', () => {
     expect(config.idleCheckMs).toBe(333);
   });
 
-  it('refuses to start with NODE_ENV=production (no authentication yet)', () => {
-    const error = configError({ NODE_ENV: 'production' });
-    expect(error.message).toContain('NODE_ENV=production');
-    // Even an otherwise complete configuration does not get past it.
-    expect(() => loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://r:6379', PORT: '80' }, true)).toThrow(ConfigError);
+  it('refuses to start in production without authentication, naming what is missing', () => {
+    expect(configError({ NODE_ENV: 'production' }).message).toMatch(/JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL/);
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: SECRET }).message).toContain('PUBLISH_TOKEN_SECRET');
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, PUBLISH_TOKEN_SECRET: OTHER_SECRET }, true);
+    expect(config).toMatchObject({ production: true, logPretty: false, auth: { secret: SECRET } });
   });
 
   it('runs with any other NODE_ENV', () => {

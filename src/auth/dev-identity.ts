@@ -1,5 +1,5 @@
-import { gatewayError } from './errors.js';
-import { isSafeId } from './ids.js';
+import { gatewayError } from '../errors.js';
+import { isSafeId } from '../ids.js';
 
 /** Who the caller is when no authentication is configured (development mode only). */
 export const DEV_DEFAULT_USER = 'dev';
