@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { Gauge } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { createAuthenticator } from './auth/authenticator.js';
 import type { Principal } from './auth/principal.js';
@@ -9,17 +10,18 @@ import type { EventLog } from './bus/event-log.js';
 import { createMemoryEventLog } from './bus/memory.js';
 import { createRedisEventLog } from './bus/redis.js';
 import type { GatewayConfig } from './config.js';
+import { createRateLimiter } from './limits/rate-limiter.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
+import { useQueryLimits } from './plugins/use-query-limits.js';
 import type { GatewayContext } from './schema/context.js';
 import { schema } from './schema/index.js';
 import { useGraphQLWs } from './ws/graphql-ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
-/** Largest WebSocket frame accepted; graphql-ws messages are small, a flood of bytes is not a message. */
-const MAX_WS_FRAME_BYTES = 1024 * 1024;
 
 export interface App {
   /** Listens on `config.port` (0 picks a free one); resolves with the bound port. */
@@ -43,7 +45,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     : createMemoryEventLog(config);
   const publishTokens = createPublishTokens(config.publishTokenSecret, config.publishTokenTtlMs);
   const authenticator = createAuthenticator(config.auth, publishTokens);
-  const services = { config, eventLog, log, metrics, authenticator, publishTokens };
+  const publishRate = createRateLimiter({ ratePerSecond: config.publishRatePerSession, burst: config.publishBurstPerSession });
+  const services = { config, eventLog, log, metrics, authenticator, publishTokens, publishRate };
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
@@ -54,19 +57,42 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       services,
     }),
     maskedErrors: { isDev: !config.production },
-    graphiql: { title: 'Agent Progress Gateway', subscriptionsProtocol: 'WS' },
+    graphiql: config.graphiql && { title: 'Agent Progress Gateway', subscriptionsProtocol: 'WS' },
+    // Yoga counts the bytes as they arrive, so a chunked body without Content-Length is cut off at the limit too.
+    maxRequestBodySize: config.maxRequestBytes,
+    batching: config.maxBatchSize > 0 && { limit: config.maxBatchSize },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
       warn: (...args) => log.warn(args.map(String).join(' ')),
       error: (...args) => log.error(args.map(String).join(' ')),
     },
-    plugins: [useErrorCodes(), useReadinessCheck({ endpoint: '/ready', check: () => eventLog.isHealthy() }), useMetricsEndpoint(metrics.registry)],
+    plugins: [
+      useErrorCodes(),
+      useReadinessCheck({ endpoint: '/ready', check: () => eventLog.isHealthy() }),
+      useMetricsEndpoint(metrics.registry),
+      useQueryLimits({
+        maxDepth: config.maxQueryDepth,
+        maxAliases: config.maxQueryAliases,
+        maxTokens: config.maxQueryTokens,
+        maxDirectives: config.maxQueryDirectives,
+      }),
+      !config.introspection && useDisableIntrospection(),
+    ],
   });
 
   const server: Server = createServer(yoga);
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_WS_FRAME_BYTES });
-  const graphqlWs = useGraphQLWs(yoga, wss, authenticator);
+  // A graphql-ws message is a request too: one over the limit closes the socket with 1009.
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxRequestBytes });
+  const graphqlWs = useGraphQLWs(yoga, wss, authenticator, config);
+  new Gauge({
+    name: 'apg_websocket_connections',
+    help: 'Open WebSocket connections, acknowledged or not (MAX_CONNECTIONS caps them).',
+    registers: [metrics.registry],
+    collect() {
+      this.set(wss.clients.size);
+    },
+  });
 
   return {
     eventLog,

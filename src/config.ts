@@ -37,6 +37,49 @@ export interface GatewayConfig {
   publishTokenSecret: string | undefined;
   /** `PUBLISH_TOKEN_TTL_SECONDS`: how long a publish token is valid. @default 86400 */
   publishTokenTtlMs: number;
+  /**
+   * `MAX_REQUEST_BYTES`: largest HTTP request body (with or without `Content-Length`; over it: 413,
+   * `REQUEST_ENTITY_TOO_LARGE`) and largest WebSocket message (over it: close 1009). @default 1048576
+   */
+  maxRequestBytes: number;
+  /** `MAX_BATCH_SIZE`: operations in one batched HTTP request (a JSON array); 0 turns batching off. @default 0 */
+  maxBatchSize: number;
+  /** `MAX_CONNECTIONS`: open WebSockets per process; the next is closed with 4102. @default 10000 */
+  maxConnections: number;
+  /**
+   * `MAX_CONNECTIONS_PER_USER`: open WebSockets per principal (user, agent, or publish token's session; anonymous
+   * sockets share one count) per process; the next is closed with 4103. @default 100
+   */
+  maxConnectionsPerUser: number;
+  /**
+   * `MAX_SUBSCRIPTIONS_PER_CONNECTION`: subscriptions running on one WebSocket; the next is refused with
+   * `TOO_MANY_SUBSCRIPTIONS` (the socket stays). @default 100
+   */
+  maxSubscriptionsPerConnection: number;
+  /**
+   * `PUBLISH_RATE_PER_SESSION`: `publishAgentEvent` calls per second per session, per process (a token bucket);
+   * over it: `RATE_LIMITED`. 0 turns the limit off. @default 100
+   */
+  publishRatePerSession: number;
+  /** `PUBLISH_BURST_PER_SESSION`: publishes a session may make at once before the rate applies (bucket size). @default 200 */
+  publishBurstPerSession: number;
+  /** `MAX_QUERY_DEPTH`: deepest selection set in a document (`QUERY_TOO_DEEP`). @default 8 */
+  maxQueryDepth: number;
+  /** `MAX_QUERY_ALIASES`: aliases in one operation (`TOO_MANY_ALIASES`). @default 15 */
+  maxQueryAliases: number;
+  /** `MAX_QUERY_TOKENS`: lexical tokens in one document (`TOO_MANY_TOKENS`). @default 1000 */
+  maxQueryTokens: number;
+  /** `MAX_QUERY_DIRECTIVES`: directives in one operation (`TOO_MANY_DIRECTIVES`). @default 50 */
+  maxQueryDirectives: number;
+  /** `CONNECTION_INIT_TIMEOUT_SECONDS`: a WebSocket sending no `connection_init` in time is closed with 4408. @default 10 */
+  connectionInitTimeoutMs: number;
+  /** `GRAPHIQL`: serve GraphiQL at the GraphQL endpoint. @default true, false with NODE_ENV=production */
+  graphiql: boolean;
+  /**
+   * `INTROSPECTION`: answer `__schema` and `__type` (`INTROSPECTION_DISABLED` when off).
+   * @default true, false with NODE_ENV=production
+   */
+  introspection: boolean;
 }
 
 /** Where user and agent tokens come from: exactly one of `secret`, `publicKey`, `jwksUrl`. */
@@ -73,6 +116,20 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   auth: undefined,
   publishTokenSecret: undefined,
   publishTokenTtlMs: 86_400_000,
+  maxRequestBytes: 1_048_576,
+  maxBatchSize: 0,
+  maxConnections: 10_000,
+  maxConnectionsPerUser: 100,
+  maxSubscriptionsPerConnection: 100,
+  publishRatePerSession: 100,
+  publishBurstPerSession: 200,
+  maxQueryDepth: 8,
+  maxQueryAliases: 15,
+  maxQueryTokens: 1_000,
+  maxQueryDirectives: 50,
+  connectionInitTimeoutMs: 10_000,
+  graphiql: true,
+  introspection: true,
 });
 
 export class ConfigError extends Error {
@@ -92,6 +149,15 @@ function numeric(env: NodeJS.ProcessEnv, name: string, fallback: number, { min =
   const fits = Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
   if (!fits) throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${raw}"`);
   return value;
+}
+
+/** A true/false variable, or the fallback when unset. */
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true, false, 1 or 0, got "${raw}"`);
 }
 
 /** Reads and checks the environment once, at start-up; a bad value stops the process naming the variable. */
@@ -115,6 +181,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
   if (logFormat !== undefined && logFormat !== 'pretty' && logFormat !== 'json') {
     throw new ConfigError(`LOG_FORMAT must be "pretty" or "json", got "${logFormat}"`);
   }
+  const limits = loadLimits(env);
+  const maxEventBytes = numeric(env, 'MAX_EVENT_BYTES', DEFAULT_CONFIG.maxEventBytes, { integer: true, min: 1024 });
+  // An event travels inside a request body (a mutation) or a WebSocket message: it could never arrive.
+  if (limits.maxRequestBytes <= maxEventBytes) {
+    throw new ConfigError(`MAX_REQUEST_BYTES (${limits.maxRequestBytes}) must be larger than MAX_EVENT_BYTES (${maxEventBytes})`);
+  }
   return Object.freeze({
     port: numeric(env, 'PORT', DEFAULT_CONFIG.port, { integer: true, max: 65_535 }),
     host: env['HOST'] || DEFAULT_CONFIG.host,
@@ -123,7 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
     // Whole milliseconds: Redis PEXPIRE takes integers (1.001 s * 1000 is 1000.9999…).
     sessionTtlMs: Math.round(numeric(env, 'SESSION_TTL_SECONDS', DEFAULT_CONFIG.sessionTtlMs / 1000, { min: MIN_SECONDS }) * 1000),
     historyMaxEvents: numeric(env, 'HISTORY_MAX_EVENTS', DEFAULT_CONFIG.historyMaxEvents, { integer: true, min: 1 }),
-    maxEventBytes: numeric(env, 'MAX_EVENT_BYTES', DEFAULT_CONFIG.maxEventBytes, { integer: true, min: 1024 }),
+    maxEventBytes,
     requestQueueKey: env['REQUEST_QUEUE_KEY'] || DEFAULT_CONFIG.requestQueueKey,
     idleCheckMs: Math.round(numeric(env, 'IDLE_CHECK_SECONDS', DEFAULT_CONFIG.idleCheckMs / 1000, { min: MIN_SECONDS }) * 1000),
     subscriberBuffer: numeric(env, 'SUBSCRIBER_BUFFER', DEFAULT_CONFIG.subscriberBuffer, { integer: true, min: 1 }),
@@ -132,7 +204,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
     auth,
     publishTokenSecret,
     publishTokenTtlMs: Math.round(numeric(env, 'PUBLISH_TOKEN_TTL_SECONDS', DEFAULT_CONFIG.publishTokenTtlMs / 1000, { min: 1 }) * 1000),
+    ...limits,
+    // Introspection and GraphiQL map the schema for whoever asks: development aids, off in production unless asked for.
+    graphiql: flag(env, 'GRAPHIQL', !production),
+    introspection: flag(env, 'INTROSPECTION', !production),
   });
+}
+
+type Limits = Pick<
+  GatewayConfig,
+  | 'maxRequestBytes'
+  | 'maxBatchSize'
+  | 'maxConnections'
+  | 'maxConnectionsPerUser'
+  | 'maxSubscriptionsPerConnection'
+  | 'publishRatePerSession'
+  | 'publishBurstPerSession'
+  | 'maxQueryDepth'
+  | 'maxQueryAliases'
+  | 'maxQueryTokens'
+  | 'maxQueryDirectives'
+  | 'connectionInitTimeoutMs'
+>;
+
+/** The resource limits; 0 is accepted only where it means "off" (batching, the publish rate) or "none allowed". */
+function loadLimits(env: NodeJS.ProcessEnv): Limits {
+  const count = (name: string, fallback: number, min = 1) => numeric(env, name, fallback, { integer: true, min });
+  const defaults = DEFAULT_CONFIG;
+  return {
+    // Below 1 KiB not even a publish mutation with a small event fits.
+    maxRequestBytes: count('MAX_REQUEST_BYTES', defaults.maxRequestBytes, 1024),
+    maxBatchSize: count('MAX_BATCH_SIZE', defaults.maxBatchSize, 0),
+    maxConnections: count('MAX_CONNECTIONS', defaults.maxConnections),
+    maxConnectionsPerUser: count('MAX_CONNECTIONS_PER_USER', defaults.maxConnectionsPerUser),
+    maxSubscriptionsPerConnection: count('MAX_SUBSCRIPTIONS_PER_CONNECTION', defaults.maxSubscriptionsPerConnection),
+    publishRatePerSession: numeric(env, 'PUBLISH_RATE_PER_SESSION', defaults.publishRatePerSession, { min: 0 }),
+    publishBurstPerSession: count('PUBLISH_BURST_PER_SESSION', defaults.publishBurstPerSession),
+    maxQueryDepth: count('MAX_QUERY_DEPTH', defaults.maxQueryDepth),
+    maxQueryAliases: count('MAX_QUERY_ALIASES', defaults.maxQueryAliases, 0),
+    maxQueryTokens: count('MAX_QUERY_TOKENS', defaults.maxQueryTokens),
+    maxQueryDirectives: count('MAX_QUERY_DIRECTIVES', defaults.maxQueryDirectives, 0),
+    connectionInitTimeoutMs: Math.round(
+      numeric(env, 'CONNECTION_INIT_TIMEOUT_SECONDS', defaults.connectionInitTimeoutMs / 1000, { min: MIN_SECONDS }) * 1000,
+    ),
+  };
 }
 
 /** Secrets shorter than this are guessable by brute force (HS256 wants at least 256 bits). */

@@ -30,6 +30,37 @@ export const ErrorCode = {
   CURSOR_EXPIRED: 'CURSOR_EXPIRED',
   /** The event store (Redis) cannot be reached; the operation had no effect and may be retried. */
   UNAVAILABLE: 'UNAVAILABLE',
+  /**
+   * The HTTP request is not one the gateway takes (Yoga's code): a batch (a JSON array of operations) while
+   * `MAX_BATCH_SIZE` is 0 (HTTP 400) or longer than it (HTTP 413), a malformed body or `Content-Length`, a mutation
+   * over GET. Do not retry the same request.
+   */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /**
+   * The HTTP request body exceeds `MAX_REQUEST_BYTES` (HTTP 413; Yoga's code), whether or not it declared its
+   * length. Do not retry the same request.
+   */
+  REQUEST_ENTITY_TOO_LARGE: 'REQUEST_ENTITY_TOO_LARGE',
+  /** The document nests selections deeper than `MAX_QUERY_DEPTH`. */
+  QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
+  /** An operation uses more than `MAX_QUERY_ALIASES` aliases. */
+  TOO_MANY_ALIASES: 'TOO_MANY_ALIASES',
+  /** The document has more than `MAX_QUERY_TOKENS` lexical tokens; it was not parsed further. */
+  TOO_MANY_TOKENS: 'TOO_MANY_TOKENS',
+  /** An operation uses more than `MAX_QUERY_DIRECTIVES` directives. */
+  TOO_MANY_DIRECTIVES: 'TOO_MANY_DIRECTIVES',
+  /** Introspection (`__schema`, `__type`) is switched off (`INTROSPECTION=false`; the default in production). */
+  INTROSPECTION_DISABLED: 'INTROSPECTION_DISABLED',
+  /**
+   * The WebSocket already runs `MAX_SUBSCRIPTIONS_PER_CONNECTION` subscriptions. This one was refused; the socket
+   * and its other subscriptions go on. Complete one first, or open another connection.
+   */
+  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /**
+   * The session's publishes exceed `PUBLISH_RATE_PER_SESSION` (after a burst of `PUBLISH_BURST_PER_SESSION`).
+   * Nothing was published; retry after `extensions.retryAfterMs` milliseconds.
+   */
+  RATE_LIMITED: 'RATE_LIMITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -14,7 +14,7 @@ try {
   }
   if (!config.redisUrl) app.log.warn('REDIS_URL is not set: using the embedded in-process event log (one process, nothing persisted)');
   const port = await app.start();
-  app.log.info(`GraphiQL: http://localhost:${port}/graphql`);
+  if (config.graphiql) app.log.info(`GraphiQL: http://localhost:${port}/graphql`);
 
   let stopping = false;
   const stop = (signal: string) => {

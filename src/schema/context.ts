@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import type { PublishTokens } from '../auth/publish-tokens.js';
 import type { EventLog } from '../bus/event-log.js';
 import type { GatewayConfig } from '../config.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 
@@ -14,6 +15,8 @@ export interface GatewayServices {
   metrics: GatewayMetrics;
   authenticator: Authenticator;
   publishTokens: PublishTokens;
+  /** `publishAgentEvent` calls per session (PUBLISH_RATE_PER_SESSION), counted in this process. */
+  publishRate: RateLimiter;
 }
 
 export interface GatewayContext {

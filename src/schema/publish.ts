@@ -23,9 +23,14 @@ builder.mutationField('publishAgentEvent', (t) =>
       event: t.arg({ type: AgentEventInput, required: true }),
     },
     resolve: async (_root, args, context) => {
-      const { eventLog, config, metrics, authenticator } = context.services;
+      const { eventLog, config, metrics, authenticator, publishRate } = context.services;
       const sessionId = safeId(args.sessionId, 'sessionId');
       requirePublisher(context.principal, sessionId, authenticator.development);
+      // After the publisher check: a caller who may not publish here cannot use up the session's allowance.
+      const retryAfterMs = publishRate.take(sessionId);
+      if (retryAfterMs > 0) {
+        throw gatewayError('RATE_LIMITED', `Publishing to this session is limited to ${config.publishRatePerSession} events per second.`, { retryAfterMs });
+      }
       const raw = toRawEvent(args.event, args.requestId == null ? undefined : String(args.requestId), args.agent ?? undefined);
       if (Buffer.byteLength(JSON.stringify(raw)) > config.maxEventBytes) {
         throw gatewayError('PAYLOAD_TOO_LARGE', `The event exceeds ${config.maxEventBytes} bytes.`);

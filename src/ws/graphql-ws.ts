@@ -1,12 +1,14 @@
-import { GraphQLError, type ExecutionArgs } from 'graphql';
-import type { OperationResult } from 'graphql-ws';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type OperationTypeNode } from 'graphql';
+import type { Context, OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
+import type { GatewayConfig } from '../config.js';
 import { GatewayCloseCode } from './close-codes.js';
-import { isGatewayError, withCode } from '../errors.js';
+import { isOpen, limitConnections } from './connection-limits.js';
+import { gatewayError, isGatewayError, withCode } from '../errors.js';
 import type { GatewayContext } from '../schema/context.js';
 
 /** Server pings keep idle sockets alive through proxies that close silent connections (60 s by default). */
@@ -20,11 +22,6 @@ function asErrors(error: unknown): GraphQLError[] {
   throw error;
 }
 
-/**
- * graphql-ws on the `ws` server, executing through Yoga's envelop so both transports share one schema, context
- * and plugin chain (Yoga's tested graphql-ws recipe). Parse, validation and identity failures become GraphQL
- * `error` messages for that one operation, never a closed socket.
- */
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -43,25 +40,65 @@ function closeWhenExpired(socket: WebSocket, expiresAt: number | undefined): voi
 
 interface ConnectionExtra {
   principal?: Principal;
+  /** Which operation ids on this socket are subscriptions; graphql-ws's `ctx.subscriptions` says which still run. */
+  subscriptionIds?: Set<string>;
 }
 
-export function useGraphQLWs(yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>, wss: WebSocketServer, authenticator: Authenticator) {
+/**
+ * Whether operation `id` fits on the connection: anything but a subscription does; a subscription takes a place
+ * unless `max` subscriptions already run there. graphql-ws forgets an operation however it ends (completed,
+ * failed, cancelled), so its `ctx.subscriptions` is the running set; this only remembers which are subscriptions.
+ */
+function hasRoomFor(ctx: Context, id: string, operation: OperationTypeNode | undefined, max: number): boolean {
+  const ids = ((ctx.extra as ConnectionExtra).subscriptionIds ??= new Set());
+  ids.delete(id); // a client may reuse the id of an operation that ended
+  if (operation !== 'subscription') return true;
+  for (const other of ids) if (!(other in ctx.subscriptions)) ids.delete(other);
+  if (ids.size >= max) return false;
+  ids.add(id);
+  return true;
+}
+
+export type GraphQLWsOptions = Pick<
+  GatewayConfig,
+  'connectionInitTimeoutMs' | 'maxConnections' | 'maxConnectionsPerUser' | 'maxSubscriptionsPerConnection'
+>;
+
+/**
+ * graphql-ws on the `ws` server, executing through Yoga's envelop so both transports share one schema, context
+ * and plugin chain (Yoga's tested graphql-ws recipe). Parse, validation and identity failures become GraphQL
+ * `error` messages for that one operation, never a closed socket. Connection limits close the socket with a code
+ * from close-codes.ts; the subscription limit refuses only the extra subscription.
+ */
+export function useGraphQLWs(
+  yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
+  wss: WebSocketServer,
+  authenticator: Authenticator,
+  options: GraphQLWsOptions,
+) {
+  // Before useServer: its 'connection' listener must find a refused socket already closing.
+  const connections = limitConnections(wss, options);
   return useServer(
     {
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args),
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args),
       async onConnect(ctx) {
+        const { socket } = ctx.extra;
         try {
           const principal = await authenticator.ofConnection(ctx.connectionParams, ctx.extra.request);
+          // Closed meanwhile (over MAX_CONNECTIONS, or by the client), or over the caller's quota: `false` makes
+          // graphql-ws close with 4403, which `ws` ignores on a closing socket, so the code already sent stands.
+          if (!isOpen(socket) || !connections.admit(socket, principal)) return false;
           (ctx.extra as ConnectionExtra).principal = principal;
-          closeWhenExpired(ctx.extra.socket, 'expiresAt' in principal ? principal.expiresAt : undefined);
+          closeWhenExpired(socket, 'expiresAt' in principal ? principal.expiresAt : undefined);
           return true;
         } catch (error) {
           if (isGatewayError(error)) return false; // 4403 Forbidden: credentials refused
           throw error;
         }
       },
-      async onSubscribe(ctx, _id, payload) {
+      async onSubscribe(ctx, id, payload) {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -77,6 +114,10 @@ export function useGraphQLWs(yoga: YogaServerInstance<Record<string, unknown>, G
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors.map((e: GraphQLError) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        const max = options.maxSubscriptionsPerConnection;
+        if (!hasRoomFor(ctx, id, getOperationAST(document, payload.operationName)?.operation, max)) {
+          return [gatewayError('TOO_MANY_SUBSCRIPTIONS', `This connection already runs ${max} subscriptions.`, { max })];
+        }
         try {
           return {
             schema,

@@ -2,6 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../../src/config.js';
 
 const SECRET = 'a-jwt-secret-of-at-least-32-characters';
+
+const LIMIT_VARIABLES = [
+  'MAX_REQUEST_BYTES',
+  'MAX_BATCH_SIZE',
+  'MAX_CONNECTIONS',
+  'MAX_CONNECTIONS_PER_USER',
+  'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+  'PUBLISH_RATE_PER_SESSION',
+  'PUBLISH_BURST_PER_SESSION',
+  'MAX_QUERY_DEPTH',
+  'MAX_QUERY_ALIASES',
+  'MAX_QUERY_TOKENS',
+  'MAX_QUERY_DIRECTIVES',
+  'CONNECTION_INIT_TIMEOUT_SECONDS',
+];
 const OTHER_SECRET = 'a-publish-token-secret-of-32-chars-or-more';
 
 /** The ConfigError `env` causes; fails the test when it loads. */
@@ -32,15 +47,41 @@ describe('loadConfig', () => {
       subscriberBuffer: 1_000,
       logLevel: 'info',
       logPretty: false,
+      maxRequestBytes: 1_048_576,
+      maxBatchSize: 0,
+      maxConnections: 10_000,
+      maxConnectionsPerUser: 100,
+      maxSubscriptionsPerConnection: 100,
+      publishRatePerSession: 100,
+      publishBurstPerSession: 200,
+      maxQueryDepth: 8,
+      maxQueryAliases: 15,
+      maxQueryTokens: 1_000,
+      maxQueryDirectives: 50,
+      connectionInitTimeoutMs: 10_000,
+      graphiql: true,
+      introspection: true,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('treats an empty variable as unset', () => {
     const env = Object.fromEntries(
-      ['PORT', 'HOST', 'REDIS_URL', 'SESSION_TTL_SECONDS', 'HISTORY_MAX_EVENTS', 'MAX_EVENT_BYTES', 'REQUEST_QUEUE_KEY', 'IDLE_CHECK_SECONDS', 'SUBSCRIBER_BUFFER', 'LOG_LEVEL'].map(
-        (name) => [name, ''],
-      ),
+      [
+        'PORT',
+        'HOST',
+        'REDIS_URL',
+        'SESSION_TTL_SECONDS',
+        'HISTORY_MAX_EVENTS',
+        'MAX_EVENT_BYTES',
+        'REQUEST_QUEUE_KEY',
+        'IDLE_CHECK_SECONDS',
+        'SUBSCRIBER_BUFFER',
+        'LOG_LEVEL',
+        ...LIMIT_VARIABLES,
+        'GRAPHIQL',
+        'INTROSPECTION',
+      ].map((name) => [name, '']),
     );
     expect(loadConfig(env, false)).toEqual(DEFAULT_CONFIG);
   });
@@ -67,6 +108,20 @@ describe('loadConfig', () => {
         JWT_AGENT_ROLE: 'robot',
         PUBLISH_TOKEN_SECRET: OTHER_SECRET,
         PUBLISH_TOKEN_TTL_SECONDS: '600',
+        MAX_REQUEST_BYTES: '4096',
+        MAX_BATCH_SIZE: '5',
+        MAX_CONNECTIONS: '500',
+        MAX_CONNECTIONS_PER_USER: '3',
+        MAX_SUBSCRIPTIONS_PER_CONNECTION: '7',
+        PUBLISH_RATE_PER_SESSION: '2.5',
+        PUBLISH_BURST_PER_SESSION: '10',
+        MAX_QUERY_DEPTH: '4',
+        MAX_QUERY_ALIASES: '2',
+        MAX_QUERY_TOKENS: '300',
+        MAX_QUERY_DIRECTIVES: '6',
+        CONNECTION_INIT_TIMEOUT_SECONDS: '1.5',
+        GRAPHIQL: 'false',
+        INTROSPECTION: '0',
       },
       false,
     );
@@ -86,6 +141,20 @@ describe('loadConfig', () => {
       auth: { secret: SECRET, issuer: 'https://idp.example', audience: 'progress', roleClaim: 'kind', agentRole: 'robot' },
       publishTokenSecret: OTHER_SECRET,
       publishTokenTtlMs: 600_000,
+      maxRequestBytes: 4096,
+      maxBatchSize: 5,
+      maxConnections: 500,
+      maxConnectionsPerUser: 3,
+      maxSubscriptionsPerConnection: 7,
+      publishRatePerSession: 2.5,
+      publishBurstPerSession: 10,
+      maxQueryDepth: 4,
+      maxQueryAliases: 2,
+      maxQueryTokens: 300,
+      maxQueryDirectives: 6,
+      connectionInitTimeoutMs: 1_500,
+      graphiql: false,
+      introspection: false,
     });
   });
 
@@ -128,6 +197,20 @@ describe('loadConfig', () => {
     ['SUBSCRIBER_BUFFER', ['abc', '0', '-3', '2.5']],
     ['LOG_FORMAT', ['xml', 'JSON', 'text']],
     ['LOG_LEVEL', ['verbose', 'INFO', 'warning']],
+    ['MAX_REQUEST_BYTES', ['abc', '1023', '-1', '2048.5']],
+    ['MAX_BATCH_SIZE', ['abc', '-1', '1.5']],
+    ['MAX_CONNECTIONS', ['abc', '0', '-1', '1.5']],
+    ['MAX_CONNECTIONS_PER_USER', ['abc', '0', '2.5']],
+    ['MAX_SUBSCRIPTIONS_PER_CONNECTION', ['abc', '0', '2.5']],
+    ['PUBLISH_RATE_PER_SESSION', ['abc', '-1', 'Infinity']],
+    ['PUBLISH_BURST_PER_SESSION', ['abc', '0', '1.5']],
+    ['MAX_QUERY_DEPTH', ['abc', '0', '1.5']],
+    ['MAX_QUERY_ALIASES', ['abc', '-1', '1.5']],
+    ['MAX_QUERY_TOKENS', ['abc', '0', '1.5']],
+    ['MAX_QUERY_DIRECTIVES', ['abc', '-1', '1.5']],
+    ['CONNECTION_INIT_TIMEOUT_SECONDS', ['abc', '0', '-1', '0.01']],
+    ['GRAPHIQL', ['yes', 'TRUE', 'off']],
+    ['INTROSPECTION', ['no', 'False', 'on']],
   ] as const)('refuses a bad %s, naming the variable and the value', (name, values) => {
     for (const value of values) {
       const error = configError({ [name]: value });
@@ -135,6 +218,38 @@ describe('loadConfig', () => {
       expect(error.message).toContain(name);
       expect(error.message).toContain(`"${value}"`);
     }
+  });
+
+  it('accepts the limits’ boundary values: 0 turns batching, aliases, directives and the publish rate off', () => {
+    expect(loadConfig({ MAX_BATCH_SIZE: '0', MAX_QUERY_ALIASES: '0', MAX_QUERY_DIRECTIVES: '0', PUBLISH_RATE_PER_SESSION: '0' }, false)).toMatchObject({
+      maxBatchSize: 0,
+      maxQueryAliases: 0,
+      maxQueryDirectives: 0,
+      publishRatePerSession: 0,
+    });
+    expect(loadConfig({ MAX_REQUEST_BYTES: '65537' }, false).maxRequestBytes).toBe(65_537);
+    expect(loadConfig({ CONNECTION_INIT_TIMEOUT_SECONDS: '0.05' }, false).connectionInitTimeoutMs).toBe(50);
+    expect(loadConfig({ MAX_CONNECTIONS: '1', MAX_CONNECTIONS_PER_USER: '1', MAX_SUBSCRIPTIONS_PER_CONNECTION: '1' }, false)).toMatchObject({
+      maxConnections: 1,
+      maxConnectionsPerUser: 1,
+      maxSubscriptionsPerConnection: 1,
+    });
+  });
+
+  it('refuses a request limit that no event of MAX_EVENT_BYTES would fit in', () => {
+    const error = configError({ MAX_REQUEST_BYTES: '65536' });
+    expect(error.message).toContain('MAX_REQUEST_BYTES');
+    expect(error.message).toContain('MAX_EVENT_BYTES');
+    expect(configError({ MAX_EVENT_BYTES: '2000000' }).message).toContain('MAX_REQUEST_BYTES');
+    expect(loadConfig({ MAX_EVENT_BYTES: '2000000', MAX_REQUEST_BYTES: '4000000' }, false).maxRequestBytes).toBe(4_000_000);
+  });
+
+  it('serves GraphiQL and introspection outside production, neither in production unless asked for', () => {
+    expect(loadConfig({}, false)).toMatchObject({ graphiql: true, introspection: true });
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, PUBLISH_TOKEN_SECRET: OTHER_SECRET };
+    expect(loadConfig(production, false)).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ ...production, GRAPHIQL: 'true', INTROSPECTION: '1' }, false)).toMatchObject({ graphiql: true, introspection: true });
+    expect(loadConfig({ GRAPHIQL: 'false', INTROSPECTION: 'false' }, false)).toMatchObject({ graphiql: false, introspection: false });
   });
 
   it('keeps durations in whole milliseconds, as Redis PEXPIRE requires', () => {
