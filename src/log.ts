@@ -12,7 +12,7 @@ export function createLogger({ level, pretty }: LoggerOptions): Logger {
   return pino({
     level,
     // Connection params and headers may carry credentials: never log them, even by accident.
-    redact: ['connectionParams', 'headers.authorization', 'authorization', 'token'],
+    redact: ['connectionParams', 'headers.authorization', 'headers.cookie', 'authorization', 'cookie', 'token'],
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
   });
 }

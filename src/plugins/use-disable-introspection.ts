@@ -1,3 +1,4 @@
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { getNamedType, isIntrospectionType, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { gatewayError } from '../errors.js';
@@ -16,9 +17,15 @@ const noIntrospection: ValidationRule = (context) => ({
   },
 });
 
-/** Refuses `__schema` and `__type`: in production the schema is not handed to whoever asks. */
+/**
+ * Refuses `__schema` and `__type`, and drops the "Did you mean …?" hints of validation errors, which would leak
+ * field names one guess at a time: in production the schema is not handed to whoever asks.
+ */
 export function useDisableIntrospection(): Plugin {
   return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(blockFieldSuggestionsPlugin());
+    },
     onValidate({ addValidationRule }) {
       addValidationRule(noIntrospection);
     },

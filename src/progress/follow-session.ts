@@ -16,6 +16,8 @@ export interface FollowOptions {
   maxBuffered: number;
   /** How long a quiet subscription waits before checking that its session still exists (idle expiry). */
   idleCheckMs: number;
+  /** When the subscriber's credential expires: the stream ends then with UNAUTHENTICATED (TOKEN_EXPIRED). */
+  expiresAt?: number;
 }
 
 /** A subscriber receives events, or at most one error after which its stream ends. */
@@ -100,10 +102,16 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
 
       // Then live, until a gap sends us back to history.
       for (;;) {
-        const item = await queue.take(options.idleCheckMs, signal);
+        const untilExpiry = (options.expiresAt ?? Infinity) - Date.now();
+        if (untilExpiry <= 0) {
+          yield { error: gatewayError('UNAUTHENTICATED', 'The token has expired.', { reason: 'TOKEN_EXPIRED' }) };
+          return;
+        }
+        const item = await queue.take(Math.min(options.idleCheckMs, untilExpiry), signal);
         if (item === 'aborted') return;
         if (item === 'overflow') break;
         if (item === 'idle') {
+          if (Date.now() >= (options.expiresAt ?? Infinity)) continue;
           if ((await log.getSession(ref.sessionId).catch(() => true)) === null) {
             yield ended('EXPIRED', last);
             return;

@@ -53,6 +53,7 @@ builder.subscriptionField('agentProgress', (t) =>
       const requestId = args.requestId == null ? undefined : safeId(args.requestId, 'requestId');
       const after = afterSeq(args.after);
       const { config, eventLog } = context.services;
+      const { principal } = context;
       // Refuse a bad cursor up front, as a subscription error rather than an event.
       checkCursor(await eventLog.read(ref, after ?? 0, 1), after);
       return followSession(eventLog, ref, {
@@ -61,6 +62,8 @@ builder.subscriptionField('agentProgress', (t) =>
         pageSize: PAGE_SIZE,
         maxBuffered: config.subscriberBuffer,
         idleCheckMs: config.idleCheckMs,
+        // No stream outlives its credential: WebSockets are closed then (4101); SSE streams end with an error.
+        ...('expiresAt' in principal && principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
       });
     },
     resolve: (item: FollowItem) => {

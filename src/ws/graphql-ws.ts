@@ -94,8 +94,10 @@ export function useGraphQLWs(
           closeWhenExpired(socket, 'expiresAt' in principal ? principal.expiresAt : undefined);
           return true;
         } catch (error) {
-          if (isGatewayError(error)) return false; // 4403 Forbidden: credentials refused
-          throw error;
+          if (!isGatewayError(error)) throw error;
+          // An expired token is worth a retry with a fresh one (4101); any other refusal is final (4403).
+          if (error.extensions['reason'] === 'TOKEN_EXPIRED') socket.close(GatewayCloseCode.TokenExpired, 'Token expired');
+          return false;
         }
       },
       async onSubscribe(ctx, id, payload) {

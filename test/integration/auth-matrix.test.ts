@@ -24,6 +24,7 @@
  *   null              answered `null`: the session looks absent (someone else's is indistinguishable from none)
  *   CODE[:REASON]     refused with a GraphQL error: extensions.code (and extensions.reason)
  *   close:4403        WebSocket closed at connection_init: credentials refused (graphql-ws Forbidden)
+ *   close:4101        WebSocket closed at connection_init: the token has expired (refresh it and reconnect)
  *   http:406          HTTP 406 Not Acceptable: a subscription cannot be one JSON response (use SSE or WebSocket)
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -50,7 +51,7 @@ import {
   type Outcome,
   within,
 } from '../support/auth.js';
-import { subscribe } from '../support/clients.js';
+import { subscribe, subscribeSse } from '../support/clients.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { AGENT_EVENTS, AGENT_PROGRESS, END_SESSION, PUBLISH, SESSION, START_SESSION, SUBMIT_REQUEST } from '../support/operations.js';
 
@@ -58,25 +59,25 @@ import { AGENT_EVENTS, AGENT_PROGRESS, END_SESSION, PUBLISH, SESSION, START_SESS
 const MATRIX = `
   operation         | via  | owner     | other user        | agent     | S's token | S2's token | expired                       | garbage                       | none
   startSession      | http | ok        | SESSION_ID_TAKEN  | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
-  startSession      | ws   | ok        | SESSION_ID_TAKEN  | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4403                    | close:4403                    | UNAUTHENTICATED
+  startSession      | ws   | ok        | SESSION_ID_TAKEN  | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   startSession      | sse  | ok        | SESSION_ID_TAKEN  | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   session           | http | ok        | null              | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
-  session           | ws   | ok        | null              | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4403                    | close:4403                    | UNAUTHENTICATED
+  session           | ws   | ok        | null              | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   session           | sse  | ok        | null              | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   agentEvents       | http | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
-  agentEvents       | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4403                    | close:4403                    | UNAUTHENTICATED
+  agentEvents       | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   agentEvents       | sse  | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   agentProgress     | http | http:406  | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
-  agentProgress     | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4403                    | close:4403                    | UNAUTHENTICATED
+  agentProgress     | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   agentProgress     | sse  | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   submitRequest     | http | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
-  submitRequest     | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4403                    | close:4403                    | UNAUTHENTICATED
+  submitRequest     | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   submitRequest     | sse  | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   publishAgentEvent | http | FORBIDDEN | FORBIDDEN         | ok        | ok        | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
-  publishAgentEvent | ws   | FORBIDDEN | FORBIDDEN         | ok        | ok        | FORBIDDEN  | close:4403                    | close:4403                    | UNAUTHENTICATED
+  publishAgentEvent | ws   | FORBIDDEN | FORBIDDEN         | ok        | ok        | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   publishAgentEvent | sse  | FORBIDDEN | FORBIDDEN         | ok        | ok        | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   endSession        | http | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
-  endSession        | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4403                    | close:4403                    | UNAUTHENTICATED
+  endSession        | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   endSession        | sse  | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
 `;
 
@@ -361,7 +362,7 @@ describe('auth matrix: every operation × role × transport (Redis, JWT_SECRET)'
     const asPublishToken = (signingKey: Uint8Array, exp: number, claims: Record<string, unknown> = { sid: session.sessionId, uid: 'alice' }) =>
       mintJwt(signingKey, { sub: `session:${session.sessionId}`, claims, issuer: 'agent-progress-gateway', audience: 'agent-progress-gateway:publish', exp });
     const cases: { what: string; token: string; target: string; http: string; ws: string }[] = [
-      { what: 'expired', token: await asPublishToken(publishKey, now - 60), target: session.sessionId, http: 'UNAUTHENTICATED:TOKEN_EXPIRED', ws: 'close:4403' },
+      { what: 'expired', token: await asPublishToken(publishKey, now - 60), target: session.sessionId, http: 'UNAUTHENTICATED:TOKEN_EXPIRED', ws: 'close:4101' },
       { what: 'signed with JWT_SECRET', token: await asPublishToken(key, now + 600), target: session.sessionId, http: 'UNAUTHENTICATED:INVALID_TOKEN', ws: 'close:4403' },
       { what: 'signed with another secret', token: await asPublishToken(hs256Key('x'.repeat(48)), now + 600), target: session.sessionId, http: 'UNAUTHENTICATED:INVALID_TOKEN', ws: 'close:4403' },
       { what: 'without sid', token: await asPublishToken(publishKey, now + 600, { uid: 'alice' }), target: session.sessionId, http: 'UNAUTHENTICATED:INVALID_TOKEN', ws: 'close:4403' },
@@ -426,7 +427,7 @@ async function expectRefused(gw: TestGateway, cases: [string, string, string][])
   for (const [what, token, reason] of cases) {
     const sessionId = `refused-${randomUUID()}`;
     expect(outcomeOf(await overHttp(gw.url, START_SESSION, { sessionId }, token)), what).toBe(`UNAUTHENTICATED:${reason}`);
-    expect(outcomeOf(await overWs(gw.wsUrl, START_SESSION, { sessionId }, token, { carrier: 'param' })), `${what} (WebSocket)`).toBe('close:4403');
+    expect(outcomeOf(await overWs(gw.wsUrl, START_SESSION, { sessionId }, token, { carrier: 'param' })), `${what} (WebSocket)`).toBe(reason === 'TOKEN_EXPIRED' ? 'close:4101' : 'close:4403');
     expect(outcomeOf(await overSse(gw.url, START_SESSION, { sessionId }, token, { carrier: 'query', method: 'POST' })), `${what} (SSE)`).toBe(
       `UNAUTHENTICATED:${reason}`,
     );
@@ -555,10 +556,31 @@ describe('a WebSocket whose token expires while open', () => {
     expect(agentClosed.at).toBeGreaterThanOrEqual(Date.parse(publishToken.expiresAt) - 5);
     expect(await progress.done).toBe('error');
     expect(progress.events.map((event) => event['seq'])).toEqual([1, 2]);
-    // Reconnecting with the expired token is refused at connection.
-    expect(outcomeOf(await overWs(gw.wsUrl, SESSION, { id: sessionId }, shortLived, { carrier: 'param' }))).toBe('close:4403');
+    // Reconnecting with the expired token is told to refresh it (4101), not refused for good (4403).
+    expect(outcomeOf(await overWs(gw.wsUrl, SESSION, { id: sessionId }, shortLived, { carrier: 'param' }))).toBe('close:4101');
     expect(outcomeOf(await overHttp(gw.url, SESSION, { id: sessionId }, shortLived))).toBe('UNAUTHENTICATED:TOKEN_EXPIRED');
     expectNoTokenInLogs(gw, [longLived, shortLived, publishToken.token]);
+  });
+});
+
+describe('an SSE subscription whose token expires', () => {
+  it('ends with UNAUTHENTICATED (TOKEN_EXPIRED) once the token expires, after delivering what came before', async () => {
+    const gw = await authGateway({ secret: JWT_SECRET, roleClaim: 'role', agentRole: 'agent' });
+    const key = hs256Key(JWT_SECRET);
+    const sessionId = `sse-expiring-${randomUUID()}`;
+    expect(outcomeOf(await overHttp(gw.url, START_WITH_TOKEN, { sessionId }, await mintJwt(key, { sub: 'alice' })))).toBe('ok');
+    // exp is whole seconds: this token expires 1–2 s from now.
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = await mintJwt(key, { sub: 'alice', exp });
+    const sse = subscribeSse(gw.url, AGENT_PROGRESS, { sessionId }, 'alice', { authorization: `Bearer ${shortLived}` });
+    onTestFinished(() => sse.unsubscribe());
+    await sse.count(1);
+
+    await within(sse.until((c) => c.errors.length > 0, 'the expiry error'), 10_000, 'the SSE stream ended');
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 - 5);
+    expect(sse.errors.map((error) => [error.extensions?.['code'], error.extensions?.['reason']])).toEqual([['UNAUTHENTICATED', 'TOKEN_EXPIRED']]);
+    expect(await sse.done).toBe('complete');
+    expect(sse.events.map((event) => event['seq'])).toEqual([1]);
   });
 });
 

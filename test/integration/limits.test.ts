@@ -386,4 +386,16 @@ describe('introspection and GraphiQL: INTROSPECTION, GRAPHIQL', () => {
     expect(page.headers.get('content-type') ?? '').not.toContain('text/html');
     expect(page.status).toBe(406);
   });
+
+  it('switched off, validation errors give no "Did you mean" hints that would leak field names; on, they do', async () => {
+    const typo = '{ sesion(id: "x") { id } }';
+    const open = await gateway('memory');
+    const hinted = await graphql(open.url, typo);
+    expect(errorCodes(hinted)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(hinted.errors?.[0]?.message).toContain('Did you mean "session"?');
+    const closed = await gateway('memory', { introspection: false });
+    const silent = await graphql(closed.url, typo);
+    expect(errorCodes(silent)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(silent.errors?.[0]?.message).not.toContain('session"');
+  });
 });

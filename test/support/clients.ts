@@ -116,8 +116,14 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
   return collected;
 }
 
-/** Subscribes over Yoga's SSE transport (`Accept: text/event-stream`), as `userId`. */
-export function subscribeSse<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown>, userId: string): Collected<T> {
+/** Subscribes over Yoga's SSE transport (`Accept: text/event-stream`), as `userId` (or with the given headers). */
+export function subscribeSse<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  userId: string,
+  headers: Record<string, string> = { 'x-user-id': userId },
+): Collected<T> {
   const collected = new Collected<T>();
   const abort = new AbortController();
   collected.unsubscribe = () => abort.abort();
@@ -125,7 +131,7 @@ export function subscribeSse<T = Record<string, any>>(url: string, query: string
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-user-id': userId },
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
         body: JSON.stringify({ query, variables }),
         signal: abort.signal,
       });
