@@ -13,6 +13,7 @@ import type { GatewayConfig } from './config.js';
 import { createRateLimiter } from './limits/rate-limiter.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
@@ -68,6 +69,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       error: (...args) => log.error(args.map(String).join(' ')),
     },
     plugins: [
+      useCodedHttpRefusals(config.maxDocumentBytes),
       useErrorCodes(),
       useReadinessCheck({ endpoint: '/ready', check: () => eventLog.isHealthy() }),
       useMetricsEndpoint(metrics.registry),
@@ -84,7 +86,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   const server: Server = createServer(yoga);
   // A graphql-ws message is a request too: one over the limit closes the socket with 1009.
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxRequestBytes });
-  const graphqlWs = useGraphQLWs(yoga, wss, authenticator, config);
+  const graphqlWs = useGraphQLWs(yoga, wss, authenticator, config, log);
   new Gauge({
     name: 'apg_websocket_connections',
     help: 'Open WebSocket connections, acknowledged or not (MAX_CONNECTIONS caps them).',

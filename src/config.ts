@@ -71,6 +71,12 @@ export interface GatewayConfig {
   maxQueryTokens: number;
   /** `MAX_QUERY_DIRECTIVES`: directives in one operation (`TOO_MANY_DIRECTIVES`). @default 50 */
   maxQueryDirectives: number;
+  /**
+   * `MAX_DOCUMENT_BYTES`: longest GraphQL document, refused before parsing (`QUERY_TOO_LARGE`). Parsed documents
+   * are cached by their text, so this also bounds what a caller can park in the cache. Send data as variables.
+   * @default 16384
+   */
+  maxDocumentBytes: number;
   /** `CONNECTION_INIT_TIMEOUT_SECONDS`: a WebSocket sending no `connection_init` in time is closed with 4408. @default 10 */
   connectionInitTimeoutMs: number;
   /** `GRAPHIQL`: serve GraphiQL at the GraphQL endpoint. @default true, false with NODE_ENV=production */
@@ -127,6 +133,7 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   maxQueryAliases: 15,
   maxQueryTokens: 1_000,
   maxQueryDirectives: 50,
+  maxDocumentBytes: 16_384,
   connectionInitTimeoutMs: 10_000,
   graphiql: true,
   introspection: true,
@@ -224,6 +231,7 @@ type Limits = Pick<
   | 'maxQueryAliases'
   | 'maxQueryTokens'
   | 'maxQueryDirectives'
+  | 'maxDocumentBytes'
   | 'connectionInitTimeoutMs'
 >;
 
@@ -244,6 +252,7 @@ function loadLimits(env: NodeJS.ProcessEnv): Limits {
     maxQueryAliases: count('MAX_QUERY_ALIASES', defaults.maxQueryAliases, 0),
     maxQueryTokens: count('MAX_QUERY_TOKENS', defaults.maxQueryTokens),
     maxQueryDirectives: count('MAX_QUERY_DIRECTIVES', defaults.maxQueryDirectives, 0),
+    maxDocumentBytes: count('MAX_DOCUMENT_BYTES', defaults.maxDocumentBytes, 1024),
     connectionInitTimeoutMs: Math.round(
       numeric(env, 'CONNECTION_INIT_TIMEOUT_SECONDS', defaults.connectionInitTimeoutMs / 1000, { min: MIN_SECONDS }) * 1000,
     ),

@@ -41,6 +41,14 @@ export const ErrorCode = {
    * length. Do not retry the same request.
    */
   REQUEST_ENTITY_TOO_LARGE: 'REQUEST_ENTITY_TOO_LARGE',
+  /** The document is longer than `MAX_DOCUMENT_BYTES`; it was not parsed. Send large values as variables. */
+  QUERY_TOO_LARGE: 'QUERY_TOO_LARGE',
+  /** The document holds several operations (or none) and `operationName` does not pick one. */
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  /** HTTP 415: the body is not `application/json` (or another type the GraphQL-over-HTTP spec allows). */
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** HTTP 406: the `Accept` header allows none of the response types this request could have. */
+  NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
   /** The document nests selections deeper than `MAX_QUERY_DEPTH`. */
   QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
   /** An operation uses more than `MAX_QUERY_ALIASES` aliases. */
@@ -71,6 +79,10 @@ export function gatewayError(code: ErrorCode, message: string, extensions: Recor
 
 export function isGatewayError(error: unknown, code?: ErrorCode): error is GraphQLError {
   return error instanceof GraphQLError && (code === undefined || error.extensions['code'] === code);
+}
+
+export function documentTooLarge(maxBytes: number): GraphQLError {
+  return gatewayError('QUERY_TOO_LARGE', `The document exceeds ${maxBytes} characters; send large values as variables.`, { max: maxBytes });
 }
 
 /** The same error with `code` in its extensions, unless it already has one. */

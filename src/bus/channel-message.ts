@@ -1,14 +1,14 @@
 import type { SessionEvent } from '../events/types.js';
 import { agentEventSchema, anyEventSchema, validateEvent } from '../events/validation.js';
 
-/** Room for the `seq` and `ts` fields the durable path adds in front of an agent's event. */
+/** Room for the `$seq` and `$ts` fields the durable path adds to an agent's event. */
 const ENVELOPE_BYTES = 64;
 
 export type ChannelMessage = { ok: true; event: SessionEvent } | { ok: false; reason: string };
 
 /**
- * Reads one message from a session channel. Durable messages (published by the Redis function) carry `seq` and
- * `ts`; anything else is a live-only event from a plain PUBLISH and may only be an agent variant.
+ * Reads one message from a session channel. Durable messages (published by the Redis function) carry `$seq` and
+ * `$ts`; anything else is a live-only event from a plain PUBLISH and may only be an agent variant.
  * Never throws: whatever arrives on a channel is untrusted.
  */
 export function parseChannelMessage(sessionId: string, text: string, maxEventBytes: number): ChannelMessage {
@@ -23,7 +23,7 @@ export function parseChannelMessage(sessionId: string, text: string, maxEventByt
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not an object' };
 
-  const { seq, ts, ...raw } = value as Record<string, unknown>;
+  const { $seq: seq, $ts: ts, ...raw } = value as Record<string, unknown>;
   const durable = seq !== undefined;
   if (durable && !(Number.isSafeInteger(seq) && (seq as number) > 0 && Number.isFinite(ts))) {
     return { ok: false, reason: 'bad seq or ts' };

@@ -1,4 +1,5 @@
 import { gatewayError } from '../errors.js';
+import { assertJsonWithin } from '../events/json-limits.js';
 import type { RawEvent, SessionEvent, SessionRef } from '../events/types.js';
 import { agentEventSchema, validateEvent } from '../events/validation.js';
 import { channelKey } from './redis-keys.js';
@@ -88,9 +89,7 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
     },
 
     async append(ref, event) {
-      if (Buffer.byteLength(JSON.stringify(event)) > options.maxEventBytes) {
-        throw gatewayError('PAYLOAD_TOO_LARGE', `The event exceeds ${options.maxEventBytes} bytes.`);
-      }
+      assertJsonWithin(event, options.maxEventBytes, 'The event');
       const validation = validateEvent(event, agentEventSchema);
       if (!validation.ok) throw gatewayError('BAD_USER_INPUT', validation.reason);
       return append(ref, owned(ref), validation.event);

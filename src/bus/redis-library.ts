@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH } from '../events/json-limits.js';
 import { INT_MAX } from '../events/validation.js';
 import { ENVELOPE_FIELDS, VARIANTS, type FieldDefinition } from '../events/variants.js';
 
@@ -51,6 +52,7 @@ local MAX_LEN = ${options.historyMaxEvents}
 local TTL_MS = ${options.sessionTtlMs}
 local MAX_BYTES = ${options.maxEventBytes}
 local INT_MAX = ${INT_MAX}
+local MAX_DEPTH = ${MAX_JSON_DEPTH}
 
 local function is_safe_id(v)
   return type(v) == 'string' and #v >= 1 and #v <= 128 and not string.find(v, '[^%w_%-]')
@@ -161,16 +163,19 @@ end
 
 -- The session exists and the stream key is the one of its owner (so no caller can write a foreign stream).
 local function session_matches(stream, session)
+  -- Only keys of our own shape are touched, so swapped or foreign keys cannot meet a value of another type.
+  if string.sub(stream, 1, 12) ~= 'stream:user_' or string.sub(session, 1, 8) ~= 'session:' then return false end
+  if redis.call('TYPE', session)['ok'] ~= 'hash' then return false end
   local owner = redis.call('HGET', session, 'userId')
   if not owner then return false end
   if stream ~= 'stream:user_' .. owner .. ':session_' .. string.sub(session, 9) then return false end
   return redis.call('EXISTS', stream) == 1
 end
 
--- The envelope goes after the event's own fields: JSON.parse keeps the last of duplicate keys, and an event may
--- carry \`"seq":null\` (null means absent), which must not hide the real seq.
+-- The envelope goes after the event's own fields (JSON.parse keeps the last of duplicate keys). Its \`$\` names are
+-- no event field's: a live-only message that merely copies a received event's \`seq\` is not taken for durable.
 local function channel_message(seq, ts, json)
-  return string.match(json, '^(.*)}%s*$') .. ',"seq":' .. seq .. ',"ts":' .. ts .. '}'
+  return string.match(json, '^(.*)}%s*$') .. ',"$seq":' .. seq .. ',"$ts":' .. ts .. '}'
 end
 
 local function append(stream, session, json)
@@ -190,10 +195,14 @@ end
 
 -- KEYS: stream, session. ARGV: event JSON. For agents: validates, appends, publishes.
 local function publish(keys, args)
+  if #keys ~= 2 or #args ~= 1 then
+    return redis.error_reply('BAD_USER_INPUT usage: FCALL ${PUBLISH_FUNCTION} 2 <stream key> <session key> <event JSON>')
+  end
   local json = args[1]
   if #json > MAX_BYTES then return redis.error_reply('PAYLOAD_TOO_LARGE event exceeds ' .. MAX_BYTES .. ' bytes') end
   -- Strict JSON: cjson otherwise accepts NaN, Infinity and hex numbers, which no JSON parser reads back.
   cjson.decode_invalid_numbers(false)
+  cjson.decode_max_depth(MAX_DEPTH)
   local decoded, ev = pcall(cjson.decode, json)
   if not decoded then return redis.error_reply('BAD_USER_INPUT event is not valid JSON') end
   local reason = lax_json_reason(json) or invalid_reason(ev, true)

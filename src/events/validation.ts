@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SAFE_ID_PATTERN } from '../ids.js';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-limits.js';
 import type { RawEvent } from './types.js';
 import { AGENT_VARIANTS, ENVELOPE_FIELDS, VARIANTS, type FieldDefinition, type VariantDefinition } from './variants.js';
 
@@ -58,6 +59,8 @@ export function validateEvent(value: unknown, schema: typeof agentEventSchema = 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'an event must be a JSON object' };
   }
+  // Before zod, whose recursive walk would overflow the stack on absurd nesting.
+  if (jsonDepthExceeds(value)) return { ok: false, reason: `objects and arrays nest deeper than ${MAX_JSON_DEPTH} levels` };
   const result = schema.safeParse(withoutNulls(value));
   if (result.success) return { ok: true, event: result.data as RawEvent };
   return { ok: false, reason: z.prettifyError(result.error).replaceAll('\n', '; ') };

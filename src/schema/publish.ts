@@ -1,6 +1,7 @@
 import { requirePublisher } from '../auth/authorize.js';
 import { gatewayError } from '../errors.js';
 import type { RawEvent } from '../events/types.js';
+import { assertJsonWithin } from '../events/json-limits.js';
 import { validateEvent } from '../events/validation.js';
 import { builder } from './builder.js';
 import { AgentEvent, AgentEventInput, TYPE_OF_INPUT_FIELD } from './events.js';
@@ -32,9 +33,7 @@ builder.mutationField('publishAgentEvent', (t) =>
         throw gatewayError('RATE_LIMITED', `Publishing to this session is limited to ${config.publishRatePerSession} events per second.`, { retryAfterMs });
       }
       const raw = toRawEvent(args.event, args.requestId == null ? undefined : String(args.requestId), args.agent ?? undefined);
-      if (Buffer.byteLength(JSON.stringify(raw)) > config.maxEventBytes) {
-        throw gatewayError('PAYLOAD_TOO_LARGE', `The event exceeds ${config.maxEventBytes} bytes.`);
-      }
+      assertJsonWithin(raw, config.maxEventBytes, 'The event');
       const validation = validateEvent(raw);
       if (!validation.ok) throw gatewayError('BAD_USER_INPUT', validation.reason);
       const session = await eventLog.getSession(sessionId);

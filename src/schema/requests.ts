@@ -1,4 +1,4 @@
-import { gatewayError } from '../errors.js';
+import { assertJsonWithin } from '../events/json-limits.js';
 import { newId } from '../ids.js';
 import { builder } from './builder.js';
 import { ownSession } from './session-access.js';
@@ -28,9 +28,7 @@ builder.mutationField('submitRequest', (t) =>
     resolve: async (_root, args, context) => {
       const { ref } = await ownSession(context, args.sessionId);
       const { maxEventBytes } = context.services.config;
-      if (Buffer.byteLength(JSON.stringify(args.input)) > maxEventBytes) {
-        throw gatewayError('PAYLOAD_TOO_LARGE', `input exceeds ${maxEventBytes} bytes.`, { argument: 'input' });
-      }
+      assertJsonWithin(args.input, maxEventBytes, 'input');
       const requestId = newId();
       // The worker that takes the job reports progress with this token: no global agent credential needed.
       const publishToken = await context.services.publishTokens.issue(ref.sessionId, ref.userId);

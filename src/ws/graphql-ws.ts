@@ -1,14 +1,15 @@
 import { getOperationAST, GraphQLError, type ExecutionArgs, type OperationTypeNode } from 'graphql';
 import type { Context, OperationResult } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { serveGraphQLWs, type SocketExtra } from './serve.js';
 import { GatewayCloseCode } from './close-codes.js';
 import { isOpen, limitConnections } from './connection-limits.js';
-import { gatewayError, isGatewayError, withCode } from '../errors.js';
+import { documentTooLarge, gatewayError, isGatewayError, withCode } from '../errors.js';
 import type { GatewayContext } from '../schema/context.js';
 
 /** Server pings keep idle sockets alive through proxies that close silent connections (60 s by default). */
@@ -17,9 +18,11 @@ export const KEEP_ALIVE_MS = 12_000;
 type Run = (args: ExecutionArgs) => OperationResult;
 type EnvelopedArgs = ExecutionArgs & { rootValue: { execute: Run; subscribe: Run } };
 
-function asErrors(error: unknown): GraphQLError[] {
+/** A failure of one operation as its errors; never an exception, which would close the whole socket. */
+function asErrors(error: unknown, code: 'GRAPHQL_PARSE_FAILED' | 'INTERNAL_SERVER_ERROR'): GraphQLError[] {
   if (error instanceof GraphQLError) return [error];
-  throw error;
+  // e.g. a RangeError from a document nested deeper than the parser's stack
+  return [new GraphQLError(code === 'GRAPHQL_PARSE_FAILED' ? 'The document could not be parsed.' : 'Unexpected error.', { extensions: { code } })];
 }
 
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
@@ -61,7 +64,7 @@ function hasRoomFor(ctx: Context, id: string, operation: OperationTypeNode | und
 
 export type GraphQLWsOptions = Pick<
   GatewayConfig,
-  'connectionInitTimeoutMs' | 'maxConnections' | 'maxConnectionsPerUser' | 'maxSubscriptionsPerConnection'
+  'connectionInitTimeoutMs' | 'maxConnections' | 'maxConnectionsPerUser' | 'maxSubscriptionsPerConnection' | 'maxDocumentBytes'
 >;
 
 /**
@@ -75,10 +78,11 @@ export function useGraphQLWs(
   wss: WebSocketServer,
   authenticator: Authenticator,
   options: GraphQLWsOptions,
+  log: Logger,
 ) {
   // Before useServer: its 'connection' listener must find a refused socket already closing.
   const connections = limitConnections(wss, options);
-  return useServer(
+  return serveGraphQLWs(
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args),
@@ -108,16 +112,21 @@ export function useGraphQLWs(
           params: payload,
           principal: (ctx.extra as ConnectionExtra).principal,
         });
+        if (payload.query.length > options.maxDocumentBytes) return [documentTooLarge(options.maxDocumentBytes)];
         let document;
         try {
           document = parse(payload.query);
         } catch (error) {
-          return asErrors(error).map((e) => withCode(e, 'GRAPHQL_PARSE_FAILED'));
+          return asErrors(error, 'GRAPHQL_PARSE_FAILED').map((e) => withCode(e, 'GRAPHQL_PARSE_FAILED'));
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors.map((e: GraphQLError) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) {
+          return [gatewayError('OPERATION_RESOLUTION_FAILURE', 'Name the operation to run (operationName) among those in the document.')];
+        }
         const max = options.maxSubscriptionsPerConnection;
-        if (!hasRoomFor(ctx, id, getOperationAST(document, payload.operationName)?.operation, max)) {
+        if (!hasRoomFor(ctx, id, operation.operation, max)) {
           return [gatewayError('TOO_MANY_SUBSCRIPTIONS', `This connection already runs ${max} subscriptions.`, { max })];
         }
         try {
@@ -130,11 +139,12 @@ export function useGraphQLWs(
             rootValue: { execute, subscribe },
           };
         } catch (error) {
-          return asErrors(error);
+          return asErrors(error, 'INTERNAL_SERVER_ERROR');
         }
       },
     },
     wss,
     KEEP_ALIVE_MS,
+    log,
   );
 }

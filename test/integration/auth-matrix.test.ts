@@ -25,7 +25,7 @@
  *   CODE[:REASON]     refused with a GraphQL error: extensions.code (and extensions.reason)
  *   close:4403        WebSocket closed at connection_init: credentials refused (graphql-ws Forbidden)
  *   close:4101        WebSocket closed at connection_init: the token has expired (refresh it and reconnect)
- *   http:406          HTTP 406 Not Acceptable: a subscription cannot be one JSON response (use SSE or WebSocket)
+ *   NOT_ACCEPTABLE    HTTP 406: a subscription cannot be one JSON response (use SSE or WebSocket)
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createClient } from 'graphql-ws';
@@ -67,7 +67,7 @@ const MATRIX = `
   agentEvents       | http | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   agentEvents       | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   agentEvents       | sse  | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
-  agentProgress     | http | http:406  | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
+  agentProgress     | http | NOT_ACCEPTABLE | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   agentProgress     | ws   | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | close:4101                    | close:4403                    | UNAUTHENTICATED
   agentProgress     | sse  | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED
   submitRequest     | http | ok        | SESSION_NOT_FOUND | FORBIDDEN | FORBIDDEN | FORBIDDEN  | UNAUTHENTICATED:TOKEN_EXPIRED | UNAUTHENTICATED:INVALID_TOKEN | UNAUTHENTICATED

@@ -9,7 +9,7 @@ import { DEFAULT_CONFIG } from '../../src/config.js';
 import { validateEvent } from '../../src/events/validation.js';
 import { AGENT_VARIANTS, ENVELOPE_FIELDS, VARIANTS, type FieldDefinition, type FieldSpec, type VariantDefinition } from '../../src/events/variants.js';
 import { graphql, subscribe, wsClient, type Collected } from '../support/clients.js';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { redisGatewayForTest, type TestGateway } from '../support/gateway.js';
 import { END_SESSION, SESSION, START_SESSION } from '../support/operations.js';
 
 const USER = 'alice';
@@ -50,13 +50,7 @@ interface Session {
 
 /** A Redis gateway, an ioredis client and a fresh session owned by USER. */
 async function openSession(): Promise<Session> {
-  const redisUrl = inject('redisUrl');
-  const gw = await startGateway({ store: 'redis', redisUrl });
-  onTestFinished(() => gw.stop());
-  const redis = new Redis(redisUrl);
-  onTestFinished(async () => {
-    await redis.quit();
-  });
+  const { gw, redis } = await redisGatewayForTest();
   const sessionId = `s-${randomUUID()}`;
   const started = await graphql(gw.url, START_SESSION, { sessionId }, USER);
   expect(started.errors).toBeUndefined();
@@ -473,7 +467,8 @@ const GARBAGE: [name: string, message: string][] = [
   ['a number', '42'],
   ['valid JSON of the wrong shape', '{"hello":"world","percent":5}'],
   ['an unknown type', '{"type":"TELEPORTED","percent":5}'],
-  ['a forged durable message with a bad seq', '{"seq":-3,"ts":1,"type":"PROGRESS","percent":5}'],
+  ['a forged durable message with a bad seq', '{"$seq":-3,"$ts":1,"type":"PROGRESS","percent":5}'],
+  ['a copy of a received event, seq and all', '{"seq":3,"ts":1,"type":"PROGRESS","percent":5}'],
   ['a gateway-made type via plain PUBLISH', '{"type":"SESSION_ENDED","reason":"ENDED"}'],
   ['a 2 MB string', TWO_MB_JSON],
   ['an empty message', ''],

@@ -1,0 +1,85 @@
+import type { IncomingMessage } from 'node:http';
+import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../log.js';
+
+/** What graphql-ws hands our hooks as `ctx.extra` for each socket. */
+export interface SocketExtra {
+  socket: WebSocket;
+  request: IncomingMessage;
+}
+
+/** Messages a client may send; the rest of the protocol's types flow only from the server. */
+const CLIENT_MESSAGE_TYPES = new Set<string>([MessageType.ConnectionInit, MessageType.Ping, MessageType.Pong, MessageType.Subscribe, MessageType.Complete]);
+
+function isClientMessage(text: string): boolean {
+  try {
+    const message = JSON.parse(text) as { type?: unknown } | null;
+    return typeof message?.type === 'string' && CLIENT_MESSAGE_TYPES.has(message.type);
+  } catch {
+    return true; // not JSON: graphql-ws itself answers with 4400
+  }
+}
+
+/**
+ * graphql-ws on a `ws` server, like graphql-ws's own `use/ws` but strict about failures: a client sending a
+ * server-only message (`next`, `connection_ack` …) is closed with 4400 rather than hitting graphql-ws's internal
+ * error (4500); an error inside message handling closes that socket with 4500 and is logged once through pino,
+ * never on the console; server pings every `keepAliveMs` terminate a peer that stops answering.
+ */
+export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, keepAliveMs: number, log: Logger) {
+  const server = makeServer(options);
+  wss.options.handleProtocols = handleProtocols;
+
+  wss.on('connection', (socket, request) => {
+    // 'error' on a socket is a protocol violation or an oversized frame (ws closes it with 1002/1009 itself).
+    socket.on('error', (err) => log.debug({ err: err.message }, 'websocket error'));
+
+    let pongWait: NodeJS.Timeout | undefined;
+    const ping = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+      socket.once('pong', () => clearTimeout(pongWait));
+      socket.ping();
+    }, keepAliveMs);
+
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (err) => (err ? reject(err) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', async (data, isBinary) => {
+            const text = isBinary ? '' : String(data);
+            if (!isClientMessage(text)) return socket.close(CloseCode.BadRequest, 'Invalid message received');
+            try {
+              await handle(text);
+            } catch (err) {
+              log.error({ err }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      { socket, request },
+    );
+
+    socket.once('close', (code, reason) => {
+      clearInterval(ping);
+      clearTimeout(pongWait);
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    /** Closes every socket with 1001 (going away: reconnect elsewhere and resume) and the server. */
+    async dispose() {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners();
+      await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
