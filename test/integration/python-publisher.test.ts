@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { graphql, subscribe, wsClient } from '../support/clients.js';
-import { startGateway } from '../support/gateway.js';
+import { redisGatewayForTest } from '../support/gateway.js';
 import { START_SESSION } from '../support/operations.js';
 
 const SCRIPT = fileURLToPath(new URL('../../examples/python/publish_durable.py', import.meta.url));
@@ -41,13 +41,7 @@ async function python(args: string[], cwd?: string): Promise<Run> {
 }
 
 async function followNewSession() {
-  const redisUrl = inject('redisUrl');
-  const gw = await startGateway({ store: 'redis', redisUrl });
-  onTestFinished(() => gw.stop());
-  const redis = new Redis(redisUrl);
-  onTestFinished(async () => {
-    await redis.quit();
-  });
+  const { gw, redis } = await redisGatewayForTest();
   const sessionId = `s-${randomUUID()}`;
   expect((await graphql(gw.url, START_SESSION, { sessionId }, USER)).errors).toBeUndefined();
   const client = wsClient(gw.wsUrl, USER);
@@ -56,7 +50,7 @@ async function followNewSession() {
   await sub.count(1);
   const channel = `channel:user_${USER}:session_${sessionId}`;
   await expect.poll(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1]).toBe(1);
-  return { redisUrl, redis, sessionId, sub, stream: `stream:user_${USER}:session_${sessionId}` };
+  return { redisUrl: gw.redisUrl!, redis, sessionId, sub, stream: `stream:user_${USER}:session_${sessionId}` };
 }
 
 describe('python publish_durable.py', () => {

@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { inject, onTestFinished } from 'vitest';
 import { pino } from 'pino';
 import { buildApp, GRAPHQL_PATH, type App } from '../../src/app.js';
 import { DEFAULT_CONFIG, type GatewayConfig } from '../../src/config.js';
@@ -65,4 +67,18 @@ export async function startGateway({ store, redisUrl, config = {} }: TestGateway
     logs,
     stop: () => (stopped ??= app.stop().then(() => privateRedis?.stop())),
   };
+}
+
+/**
+ * Inside a test: a gateway on the run's Redis and an ioredis client on the same server, both disposed when the
+ * test finishes.
+ */
+export async function redisGatewayForTest(config: Partial<GatewayConfig> = {}): Promise<{ gw: TestGateway; redis: Redis }> {
+  const gw = await startGateway({ store: 'redis', redisUrl: inject('redisUrl'), config });
+  onTestFinished(() => gw.stop());
+  const redis = new Redis(gw.redisUrl!);
+  onTestFinished(async () => {
+    await redis.quit();
+  });
+  return { gw, redis };
 }
