@@ -52,8 +52,7 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
     for (const listener of listeners.get(channelKey(ref)) ?? []) listener(event);
   }
 
-  function append(ref: SessionRef, session: MemorySession, event: RawEvent): SessionEvent {
-    const now = Date.now();
+  function append(ref: SessionRef, session: MemorySession, event: RawEvent, now = Date.now()): SessionEvent {
     const logged: SessionEvent = { sessionId: ref.sessionId, seq: ++session.lastSeq, timestamp: now, ephemeral: false, event };
     session.history.push(logged);
     if (session.history.length > options.historyMaxEvents) session.history.shift();
@@ -79,7 +78,8 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
         lastSeq: 0,
       };
       sessions.set(ref.sessionId, session);
-      append(ref, session, started);
+      // One clock reading, as in Redis: a new session's updatedAt is its createdAt.
+      append(ref, session, started, now);
       return { outcome: 'created', session: { ...session.record } };
     },
 
