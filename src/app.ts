@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createYoga, useReadinessCheck } from 'graphql-yoga';
 import { Gauge } from 'prom-client';
 import { WebSocketServer } from 'ws';
@@ -15,11 +16,15 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
+import { Drain, useDrain } from './plugins/use-drain.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
+import { useErrorLogging } from './plugins/use-error-logging.js';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
+import { useTracing } from './plugins/use-tracing.js';
 import type { GatewayContext } from './schema/context.js';
 import { schema } from './schema/index.js';
+import { startTracing, type Tracing } from './telemetry.js';
 import { useGraphQLWs } from './ws/graphql-ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -27,20 +32,30 @@ export const GRAPHQL_PATH = '/graphql';
 export interface App {
   /** Listens on `config.port` (0 picks a free one); resolves with the bound port. */
   start(): Promise<number>;
-  /** Closes sockets (1001, so clients reconnect elsewhere), the HTTP server and the event log. */
+  /**
+   * Drains, within `config.shutdownTimeoutMs`: readiness fails at once, new connections and requests are refused,
+   * SSE streams end, operations executing finish, then WebSockets are closed with 1001 (clients reconnect elsewhere
+   * and resume) and the HTTP server closes; at the deadline whatever is still open is destroyed. Then the event
+   * log's connections quit. Calling it again returns the same promise.
+   */
   stop(): Promise<void>;
   eventLog: EventLog;
   metrics: GatewayMetrics;
   log: Logger;
+  /** The OpenTelemetry SDK, when the `OTEL_*` variables switched tracing on (`config.tracing`). */
+  tracing: Tracing | undefined;
 }
 
 export interface AppOptions {
   log?: Logger;
+  /** Receives the spans instead of the exporters `config.tracing` names (tests). */
+  spanExporter?: SpanExporter;
 }
 
 export async function buildApp(config: GatewayConfig, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger({ level: config.logLevel, pretty: config.logPretty });
   const metrics = createMetrics();
+  const tracing = config.tracing && (await startTracing(config.tracing, options.spanExporter));
   const eventLog = config.redisUrl
     ? await createRedisEventLog({ ...config, url: config.redisUrl, log, metrics })
     : createMemoryEventLog(config);
@@ -48,6 +63,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   const authenticator = createAuthenticator(config.auth, publishTokens);
   const publishRate = createRateLimiter({ ratePerSecond: config.publishRatePerSession, burst: config.publishBurstPerSession });
   const services = { config, eventLog, log, metrics, authenticator, publishTokens, publishRate };
+  const drain = new Drain();
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
@@ -71,7 +87,19 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     plugins: [
       useCodedHttpRefusals(config.maxDocumentBytes),
       useErrorCodes(),
-      useReadinessCheck({ endpoint: '/ready', check: () => eventLog.isHealthy() }),
+      useErrorLogging(log),
+      tracing !== undefined && useTracing(tracing.tracer),
+      useReadinessCheck({
+        endpoint: '/ready',
+        check({ fetchAPI }) {
+          const reason = drain.draining ? 'shutting down' : eventLog.isHealthy() ? undefined : 'event store unreachable';
+          if (!reason) return true;
+          return new fetchAPI.Response(JSON.stringify({ ready: false, reason }), {
+            status: 503,
+            headers: { 'content-type': 'application/json; charset=utf-8' },
+          });
+        },
+      }),
       useMetricsEndpoint(metrics.registry),
       useQueryLimits({
         maxDepth: config.maxQueryDepth,
@@ -80,10 +108,24 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         maxDirectives: config.maxQueryDirectives,
       }),
       !config.introspection && useDisableIntrospection(),
+      // Last, so it counts executions however the plugins before it wrap them.
+      useDrain(drain),
     ],
   });
 
-  const server: Server = createServer(yoga);
+  // Responses in progress, so a drain can tell them to close their connection when done.
+  const responses = new Set<ServerResponse>();
+  const server: Server = createServer((request, response) => {
+    // While draining, no connection is kept alive for another request.
+    if (drain.draining) response.shouldKeepAlive = false;
+    responses.add(response);
+    response.once('close', () => {
+      responses.delete(response);
+      // A connection kept alive by a response that began before the drain (an SSE stream) is idle now: close it.
+      if (drain.draining) setImmediate(() => server.closeIdleConnections());
+    });
+    void yoga(request, response);
+  });
   // A graphql-ws message is a request too: one over the limit closes the socket with 1009.
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxRequestBytes });
   const graphqlWs = useGraphQLWs(yoga, wss, authenticator, config, log);
@@ -96,10 +138,12 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     },
   });
 
+  let stopping: Promise<void> | undefined;
   return {
     eventLog,
     metrics,
     log,
+    tracing,
     start: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -109,13 +153,41 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
           resolve(port);
         });
       }),
-    async stop() {
-      await graphqlWs.dispose();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await eventLog.close();
-    },
+    stop: () => (stopping ??= shutdown()),
   };
+
+  async function shutdown(): Promise<void> {
+    const started = Date.now();
+    const deadlineMs = config.shutdownTimeoutMs;
+    drain.start(); // readiness fails, new requests get UNAVAILABLE, SSE streams end
+    log.info({ deadlineMs, websockets: wss.clients.size, requests: responses.size, executing: drain.executing }, 'draining');
+    // New TCP connections are refused; idle keep-alive connections close; WebSocket upgrades are refused.
+    const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const response of responses) if (!response.headersSent) response.shouldKeepAlive = false;
+    server.closeIdleConnections();
+    void graphqlWs.stopAccepting();
+
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadlineMs)));
+    const drained = (async () => {
+      // Queries and mutations already executing (HTTP or WebSocket) finish and send their results first…
+      await drain.idle();
+      await new Promise((resolve) => setImmediate(resolve));
+      // …then every WebSocket is told to go elsewhere, and the last HTTP responses complete.
+      await graphqlWs.goAway();
+      await httpClosed;
+      return 'drained' as const;
+    })();
+    const outcome = await Promise.race([drained, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'deadline') {
+      const websockets = graphqlWs.terminate();
+      const requests = responses.size;
+      server.closeAllConnections();
+      log.warn({ deadlineMs, websockets, requests, executing: drain.executing }, 'shutdown deadline reached: destroyed the connections still open');
+    }
+    await eventLog.close();
+    await tracing?.shutdown();
+    log.info({ outcome, ms: Date.now() - started }, 'stopped');
+  }
 }

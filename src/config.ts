@@ -79,6 +79,13 @@ export interface GatewayConfig {
   maxDocumentBytes: number;
   /** `CONNECTION_INIT_TIMEOUT_SECONDS`: a WebSocket sending no `connection_init` in time is closed with 4408. @default 10 */
   connectionInitTimeoutMs: number;
+  /**
+   * `SHUTDOWN_TIMEOUT_SECONDS`: on SIGTERM the gateway drains (readiness fails, new connections are refused,
+   * WebSockets are closed with 1001, requests and publishes in flight finish, SSE streams end, Redis connections
+   * quit) for at most this long, then destroys what is still open and exits. Keep it below the orchestrator's grace
+   * period (Kubernetes `terminationGracePeriodSeconds`, Docker `stop_grace_period`). @default 10
+   */
+  shutdownTimeoutMs: number;
   /** `GRAPHIQL`: serve GraphiQL at the GraphQL endpoint. @default true, false with NODE_ENV=production */
   graphiql: boolean;
   /**
@@ -86,6 +93,8 @@ export interface GatewayConfig {
    * @default true, false with NODE_ENV=production
    */
   introspection: boolean;
+  /** OpenTelemetry tracing, switched on by the standard `OTEL_*` variables; undefined (off) without them. */
+  tracing: TracingConfig | undefined;
 }
 
 /** Where user and agent tokens come from: exactly one of `secret`, `publicKey`, `jwksUrl`. */
@@ -135,8 +144,10 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   maxQueryDirectives: 50,
   maxDocumentBytes: 16_384,
   connectionInitTimeoutMs: 10_000,
+  shutdownTimeoutMs: 10_000,
   graphiql: true,
   introspection: true,
+  tracing: undefined,
 });
 
 export class ConfigError extends Error {
@@ -212,9 +223,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
     publishTokenSecret,
     publishTokenTtlMs: Math.round(numeric(env, 'PUBLISH_TOKEN_TTL_SECONDS', DEFAULT_CONFIG.publishTokenTtlMs / 1000, { min: 1 }) * 1000),
     ...limits,
+    shutdownTimeoutMs: Math.round(
+      numeric(env, 'SHUTDOWN_TIMEOUT_SECONDS', DEFAULT_CONFIG.shutdownTimeoutMs / 1000, { min: MIN_SECONDS, max: 3600 }) * 1000,
+    ),
     // Introspection and GraphiQL map the schema for whoever asks: development aids, off in production unless asked for.
     graphiql: flag(env, 'GRAPHIQL', !production),
     introspection: flag(env, 'INTROSPECTION', !production),
+    tracing: loadTracingConfig(env),
   });
 }
 
@@ -279,5 +294,90 @@ function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig | undefined {
     ...(env['JWT_AUDIENCE'] ? { audience: env['JWT_AUDIENCE'] } : {}),
     roleClaim: env['JWT_ROLE_CLAIM'] || 'role',
     agentRole: env['JWT_AGENT_ROLE'] || 'agent',
+  });
+}
+
+export type TraceExporterName = 'otlp' | 'console';
+export type SamplerName = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+
+/** Tracing as the OpenTelemetry SDK environment variables describe it (the subset the gateway supports). */
+export interface TracingConfig {
+  /** `OTEL_TRACES_EXPORTER`: `otlp` and/or `console`. @default 'otlp' when only an OTLP endpoint is set */
+  exporters: readonly TraceExporterName[];
+  /**
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as is, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces` (OTLP over HTTP
+   * with protobuf, the only `OTEL_EXPORTER_OTLP_PROTOCOL` supported). @default 'http://localhost:4318/v1/traces'
+   */
+  otlpEndpoint: string;
+  /** `OTEL_EXPORTER_OTLP_TRACES_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`: `key=value,…`, values URL-encoded. */
+  otlpHeaders: Readonly<Record<string, string>>;
+  /** `OTEL_SERVICE_NAME`, else `service.name` in `OTEL_RESOURCE_ATTRIBUTES`. @default 'agent-progress-gateway' */
+  serviceName: string;
+  /** `OTEL_RESOURCE_ATTRIBUTES`: `key=value,…` describing this process on every span. */
+  resourceAttributes: Readonly<Record<string, string>>;
+  /** `OTEL_TRACES_SAMPLER`. @default 'parentbased_always_on' */
+  sampler: SamplerName;
+  /** `OTEL_TRACES_SAMPLER_ARG`: the ratio of the `*traceidratio` samplers, 0 to 1. @default 1 */
+  samplerRatio: number;
+}
+
+const TRACE_EXPORTERS: readonly string[] = ['otlp', 'console'];
+const SAMPLERS: readonly string[] = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
+
+/** `key=value,key2=value2` with URL-encoded values (the W3C Baggage format the OTEL variables use). */
+function keyValues(env: NodeJS.ProcessEnv, name: string): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const item of (env[name] ?? '').split(',')) {
+    if (item.trim() === '') continue;
+    const at = item.indexOf('=');
+    const key = item.slice(0, Math.max(at, 0)).trim();
+    let value: string | undefined;
+    try {
+      value = decodeURIComponent(item.slice(at + 1).trim());
+    } catch {
+      value = undefined;
+    }
+    // Not echoed: a header value may be an API key.
+    if (at <= 0 || key === '' || value === undefined) throw new ConfigError(`${name} must be key=value pairs separated by commas, values URL-encoded`);
+    pairs[key] = value;
+  }
+  return pairs;
+}
+
+/**
+ * Off unless an exporter is named (`OTEL_TRACES_EXPORTER`) or an OTLP endpoint is set, and never with
+ * `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`. Unlike a stock SDK, nothing is exported by default.
+ */
+function loadTracingConfig(env: NodeJS.ProcessEnv): TracingConfig | undefined {
+  if ((env['OTEL_SDK_DISABLED'] ?? '').trim().toLowerCase() === 'true') return undefined;
+  const tracesEndpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] || undefined;
+  const baseEndpoint = env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined;
+  const named = (env['OTEL_TRACES_EXPORTER'] ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  if (named.includes('none')) return undefined;
+  const unknown = named.filter((name) => !TRACE_EXPORTERS.includes(name));
+  if (unknown.length > 0) throw new ConfigError(`OTEL_TRACES_EXPORTER must list ${TRACE_EXPORTERS.join(', ')} or none, got "${unknown.join(', ')}"`);
+  const exporters = (named.length > 0 ? [...new Set(named)] : tracesEndpoint || baseEndpoint ? ['otlp'] : []) as TraceExporterName[];
+  if (exporters.length === 0) return undefined;
+
+  const otlpEndpoint = tracesEndpoint ?? (baseEndpoint ? `${baseEndpoint.replace(/\/+$/, '')}/v1/traces` : 'http://localhost:4318/v1/traces');
+  if (!URL.canParse(otlpEndpoint)) {
+    throw new ConfigError(`${tracesEndpoint ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT'} must be a URL, got "${tracesEndpoint ?? baseEndpoint}"`);
+  }
+  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const protocol = env[name];
+    if (protocol && protocol !== 'http/protobuf' && exporters.includes('otlp')) throw new ConfigError(`${name} must be http/protobuf (the only OTLP protocol supported), got "${protocol}"`);
+  }
+  const sampler = env['OTEL_TRACES_SAMPLER'] || 'parentbased_always_on';
+  if (!SAMPLERS.includes(sampler)) throw new ConfigError(`OTEL_TRACES_SAMPLER must be one of ${SAMPLERS.join(', ')}, got "${sampler}"`);
+  const resourceAttributes = keyValues(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  const headersVariable = env['OTEL_EXPORTER_OTLP_TRACES_HEADERS'] ? 'OTEL_EXPORTER_OTLP_TRACES_HEADERS' : 'OTEL_EXPORTER_OTLP_HEADERS';
+  return Object.freeze({
+    exporters: Object.freeze(exporters),
+    otlpEndpoint,
+    otlpHeaders: Object.freeze(keyValues(env, headersVariable)),
+    serviceName: env['OTEL_SERVICE_NAME'] || resourceAttributes['service.name'] || 'agent-progress-gateway',
+    resourceAttributes: Object.freeze(resourceAttributes),
+    sampler: sampler as SamplerName,
+    samplerRatio: sampler.endsWith('traceidratio') ? numeric(env, 'OTEL_TRACES_SAMPLER_ARG', 1, { max: 1 }) : 1,
   });
 }

@@ -28,7 +28,11 @@ export const ErrorCode = {
    * The client must reload the session's state instead of resuming; nothing partial is sent.
    */
   CURSOR_EXPIRED: 'CURSOR_EXPIRED',
-  /** The event store (Redis) cannot be reached; the operation had no effect and may be retried. */
+  /**
+   * The event store (Redis) cannot be reached, or the gateway is shutting down (`extensions.reason`
+   * `SHUTTING_DOWN`). Retry, on another replica if shutting down. One ambiguity remains: a publish in flight at the
+   * instant the Redis connection dropped may have been applied; a retry then logs the event twice, under two seqs.
+   */
   UNAVAILABLE: 'UNAVAILABLE',
   /**
    * The HTTP request is not one the gateway takes (Yoga's code): a batch (a JSON array of operations) while
@@ -96,4 +100,18 @@ export function withCode(error: GraphQLError, code: ErrorCode): GraphQLError {
     originalError: error.originalError,
     extensions: { ...error.extensions, code },
   });
+}
+
+/** Failures on the gateway's side (or its store's), as opposed to refusals of what the caller asked. */
+const SERVER_ERROR_CODES: ReadonlySet<unknown> = new Set(['UNAVAILABLE', 'INTERNAL_SERVER_ERROR']);
+
+/**
+ * Whether an error in a GraphQL result is a refusal of the caller's request (a coded GraphQL error: bad input,
+ * no access, rate limited …) rather than a failure here: an unexpected exception (which Yoga masks as
+ * "Unexpected error.") or UNAVAILABLE.
+ */
+export function isClientError(error: GraphQLError): boolean {
+  let cause: unknown = error;
+  while (cause instanceof GraphQLError && cause.originalError) cause = cause.originalError;
+  return cause instanceof GraphQLError && !SERVER_ERROR_CODES.has(error.extensions['code']);
 }

@@ -13,14 +13,18 @@ try {
     app.log.warn('PUBLISH_TOKEN_SECRET is not set: publish tokens are signed with a random per-process secret (no use across restarts or replicas)');
   }
   if (!config.redisUrl) app.log.warn('REDIS_URL is not set: using the embedded in-process event log (one process, nothing persisted)');
-  const port = await app.start();
-  if (config.graphiql) app.log.info(`GraphiQL: http://localhost:${port}/graphql`);
-
+  // SIGTERM (orchestrators, `docker stop`) and SIGINT (Ctrl-C) drain within SHUTDOWN_TIMEOUT_SECONDS, then exit 0.
+  // A repeated signal changes nothing: the drain already has a deadline.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'stopping');
+    app.log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'stopping');
+    // The drain ends at its deadline by itself; should anything still hang (Redis not letting go), exit anyway.
+    setTimeout(() => {
+      app.log.error('shutdown did not finish after its deadline; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000).unref();
     app.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -29,8 +33,11 @@ try {
       },
     );
   };
+  // Before listening: as PID 1 in a container a signal during start-up would otherwise be ignored.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const port = await app.start();
+  if (config.graphiql) app.log.info(`GraphiQL: http://localhost:${port}/graphql`);
 } catch (err) {
   console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : err);
   process.exit(1);

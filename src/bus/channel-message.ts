@@ -1,15 +1,18 @@
 import type { SessionEvent } from '../events/types.js';
 import { agentEventSchema, anyEventSchema, validateEvent } from '../events/validation.js';
 
-/** Room for the `$seq` and `$ts` fields the durable path adds to an agent's event. */
+/** Room for the `$seq`, `$ts` (and `$gw`) fields the durable path adds to an event. */
 const ENVELOPE_BYTES = 64;
 
-export type ChannelMessage = { ok: true; event: SessionEvent } | { ok: false; reason: string };
+export type ChannelMessage =
+  /** `byGateway`: a durable message a gateway logged itself (marked `$gw` by its Redis functions), not an agent's FCALL. */
+  | { ok: true; event: SessionEvent; byGateway: boolean }
+  | { ok: false; reason: string };
 
 /**
- * Reads one message from a session channel. Durable messages (published by the Redis function) carry `$seq` and
- * `$ts`; anything else is a live-only event from a plain PUBLISH and may only be an agent variant.
- * Never throws: whatever arrives on a channel is untrusted.
+ * Reads one message from a session channel. Durable messages (published by the Redis functions) carry `$seq` and
+ * `$ts`, and `$gw` when a gateway logged them; anything else is a live-only event from a plain PUBLISH and may only
+ * be an agent variant. Never throws: whatever arrives on a channel is untrusted.
  */
 export function parseChannelMessage(sessionId: string, text: string, maxEventBytes: number): ChannelMessage {
   // String length never exceeds byte length: the first test rejects a huge message without counting its bytes.
@@ -23,15 +26,18 @@ export function parseChannelMessage(sessionId: string, text: string, maxEventByt
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not an object' };
 
-  const { $seq: seq, $ts: ts, ...raw } = value as Record<string, unknown>;
+  const { $seq: seq, $ts: ts, $gw: gateway, ...raw } = value as Record<string, unknown>;
   const durable = seq !== undefined;
   if (durable && !(Number.isSafeInteger(seq) && (seq as number) > 0 && Number.isFinite(ts))) {
     return { ok: false, reason: 'bad seq or ts' };
   }
+  // Only the functions' own messages carry `$gw`: on a live-only message it is an unknown field like any other.
+  if (!durable && gateway !== undefined) return { ok: false, reason: '$gw: unknown field' };
   const validation = validateEvent(raw, durable ? anyEventSchema : agentEventSchema);
   if (!validation.ok) return { ok: false, reason: validation.reason };
   return {
     ok: true,
+    byGateway: durable && gateway === true,
     event: {
       sessionId,
       seq: durable ? (seq as number) : 0,

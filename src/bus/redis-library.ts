@@ -12,6 +12,12 @@ export const LIBRARY_NAME = 'agent_progress_gateway';
  */
 export const PUBLISH_FUNCTION = 'apg_publish';
 
+/**
+ * The same for the gateway's own `publishAgentEvent`. Its channel message is marked (`$gw`), as are those of the
+ * session functions, so gateways can tell an agent's FCALL from another replica's mutation (metrics only).
+ */
+export const GATEWAY_PUBLISH_FUNCTION = 'apg_gateway_publish';
+
 export interface LibraryOptions {
   historyMaxEvents: number;
   sessionTtlMs: number;
@@ -174,18 +180,19 @@ end
 
 -- The envelope goes after the event's own fields (JSON.parse keeps the last of duplicate keys). Its \`$\` names are
 -- no event field's: a live-only message that merely copies a received event's \`seq\` is not taken for durable.
-local function channel_message(seq, ts, json)
-  return string.match(json, '^(.*)}%s*$') .. ',"$seq":' .. seq .. ',"$ts":' .. ts .. '}'
+-- \`$gw\` marks a message the gateway itself logged, rather than an agent's FCALL.
+local function channel_message(seq, ts, json, by_gateway)
+  return string.match(json, '^(.*)}%s*$') .. ',"$seq":' .. seq .. ',"$ts":' .. ts .. (by_gateway and ',"$gw":true}' or '}')
 end
 
-local function append(stream, session, json)
+local function append(stream, session, json, by_gateway)
   local seq = last_seq(stream) + 1
   local ts = now_ms()
   redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
   redis.call('HSET', session, 'updatedAt', ts)
   redis.call('PEXPIRE', stream, TTL_MS)
   redis.call('PEXPIRE', session, TTL_MS)
-  redis.call('PUBLISH', channel_of(stream), channel_message(seq, ts, json))
+  redis.call('PUBLISH', channel_of(stream), channel_message(seq, ts, json, by_gateway))
   return { seq, ts }
 end
 
@@ -193,8 +200,8 @@ local function not_found()
   return redis.error_reply('SESSION_NOT_FOUND no such session')
 end
 
--- KEYS: stream, session. ARGV: event JSON. For agents: validates, appends, publishes.
-local function publish(keys, args)
+-- KEYS: stream, session. ARGV: event JSON. For agents (and, marked, for the gateway): validates, appends, publishes.
+local function publish_event(keys, args, by_gateway)
   if #keys ~= 2 or #args ~= 1 then
     return redis.error_reply('BAD_USER_INPUT usage: FCALL ${PUBLISH_FUNCTION} 2 <stream key> <session key> <event JSON>')
   end
@@ -208,8 +215,11 @@ local function publish(keys, args)
   local reason = lax_json_reason(json) or invalid_reason(ev, true)
   if reason then return redis.error_reply('BAD_USER_INPUT ' .. reason) end
   if not session_matches(keys[1], keys[2]) then return not_found() end
-  return append(keys[1], keys[2], json)
+  return append(keys[1], keys[2], json, by_gateway)
 end
+
+local function publish(keys, args) return publish_event(keys, args, false) end
+local function gateway_publish(keys, args) return publish_event(keys, args, true) end
 
 -- KEYS: stream, session. ARGV: user id, SESSION_STARTED JSON.
 -- Answers { 'CREATED' | 'EXISTING' | 'TAKEN', createdAt, updatedAt }.
@@ -225,7 +235,7 @@ local function start_session(keys, args)
   local ts = now_ms()
   redis.call('DEL', keys[1])
   redis.call('HSET', keys[2], 'userId', args[1], 'createdAt', ts)
-  append(keys[1], keys[2], args[2])
+  append(keys[1], keys[2], args[2], true)
   return { 'CREATED', ts, ts }
 end
 
@@ -233,7 +243,7 @@ end
 local function submit_request(keys, args)
   if not session_matches(keys[1], keys[2]) then return not_found() end
   redis.call('RPUSH', keys[3], args[2])
-  return append(keys[1], keys[2], args[1])
+  return append(keys[1], keys[2], args[1], true)
 end
 
 -- KEYS: stream, session. ARGV: SESSION_ENDED JSON. Publishes it with the next seq, then deletes everything.
@@ -241,12 +251,13 @@ local function end_session(keys, args)
   if not session_matches(keys[1], keys[2]) then return not_found() end
   local seq = last_seq(keys[1]) + 1
   local ts = now_ms()
-  redis.call('PUBLISH', channel_of(keys[1]), channel_message(seq, ts, args[1]))
+  redis.call('PUBLISH', channel_of(keys[1]), channel_message(seq, ts, args[1], true))
   redis.call('DEL', keys[1], keys[2])
   return { seq, ts }
 end
 
 redis.register_function('${PUBLISH_FUNCTION}', publish)
+redis.register_function('${GATEWAY_PUBLISH_FUNCTION}', gateway_publish)
 redis.register_function('apg_start_session', start_session)
 redis.register_function('apg_submit_request', submit_request)
 redis.register_function('apg_end_session', end_session)

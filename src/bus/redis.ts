@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { parseChannelMessage } from './channel-message.js';
 import type { EventLog, HistoryPage, SessionRecord, StartSessionResult } from './event-log.js';
-import { buildLibrarySource, PUBLISH_FUNCTION, type LibraryOptions } from './redis-library.js';
+import { buildLibrarySource, GATEWAY_PUBLISH_FUNCTION, type LibraryOptions } from './redis-library.js';
 import { channelKey, refOfChannel, sessionKey, streamKey } from './redis-keys.js';
 
 export interface RedisEventLogOptions extends LibraryOptions {
@@ -19,6 +19,41 @@ export interface RedisEventLogOptions extends LibraryOptions {
 
 type FunctionReply = [number, number];
 
+/** A command that gets no reply within this long (a half-open connection, a stalled Redis) fails with UNAVAILABLE. */
+const COMMAND_TIMEOUT_MS = 5_000;
+/** How long `close()` lets QUIT wait for the replies still due before it drops the connections. */
+const QUIT_TIMEOUT_MS = 2_000;
+/** Reconnect quickly after a blip, then once a second per connection while Redis stays away. */
+const retryStrategy = (attempt: number) => Math.min(attempt * 100, 1_000);
+
+/**
+ * The commands connection fails fast and never acts late. ioredis by default queues a command issued while
+ * disconnected (`enableOfflineQueue`) and re-sends one that was in flight when the connection dropped
+ * (`autoResendUnfulfilledCommands`), giving up only after `maxRetriesPerRequest` (20) reconnect attempts — and a
+ * command that times out (`commandTimeout`) while queued is still sent once Redis is back. A publish could then be
+ * reported as failed and happen anyway, or happen twice. Instead:
+ * - `enableOfflineQueue: false`: a command issued while Redis is unreachable fails at once (UNAVAILABLE);
+ * - `maxRetriesPerRequest: 0` and `autoResendUnfulfilledCommands: false`: a command in flight when the connection
+ *   drops fails at once and is never re-sent (it may or may not have run: the reply was lost);
+ * - `commandTimeout`: a command on a connection that looks open but never answers fails after COMMAND_TIMEOUT_MS.
+ * So every call ends within a bounded time, and a failure means the caller may retry; readiness (`isHealthy`)
+ * turns false for the outage.
+ */
+const COMMAND_CONNECTION = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  retryStrategy,
+} as const;
+
+/**
+ * The subscriber connection carries only SUBSCRIBE, UNSUBSCRIBE and PING, which are idempotent: they wait for the
+ * connection however long it takes (`maxRetriesPerRequest: null`) and go out when it is back, after ioredis has
+ * re-subscribed the channels it had (`autoResubscribe`). What was published meanwhile is resynced from history.
+ */
+const SUBSCRIBER_CONNECTION = { maxRetriesPerRequest: null, retryStrategy } as const;
+
 const CODED_REPLY = /^([A-Z_]+) (.*)$/s;
 
 /**
@@ -28,11 +63,13 @@ const CODED_REPLY = /^([A-Z_]+) (.*)$/s;
  */
 export async function createRedisEventLog(options: RedisEventLogOptions): Promise<EventLog> {
   const { log, metrics } = options;
-  const commands = new Redis(options.url, { lazyConnect: true, connectionName: 'apg-commands' });
-  const subscriber = new Redis(options.url, { lazyConnect: true, connectionName: 'apg-subscriber' });
+  const commands = new Redis(options.url, { lazyConnect: true, connectionName: 'apg-commands', ...COMMAND_CONNECTION });
+  const subscriber = new Redis(options.url, { lazyConnect: true, connectionName: 'apg-subscriber', ...SUBSCRIBER_CONNECTION });
   for (const client of [commands, subscriber]) {
     client.on('error', (err: Error) => log.warn({ err: err.message, connection: client.options.connectionName }, 'redis connection error'));
   }
+  metrics.watchRedisConnection('commands', () => commands.status === 'ready');
+  metrics.watchRedisConnection('subscriber', () => subscriber.status === 'ready');
   await Promise.all([commands.connect(), subscriber.connect()]);
 
   const librarySource = buildLibrarySource(options);
@@ -63,9 +100,15 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
 
   // Messages published while the subscriber connection was down are gone from pub/sub; after ioredis has
   // resubscribed, every listener is told to catch up from history. 'ready' fires before ioredis re-sends
-  // SUBSCRIBE, so the PING is queued a tick later and answers only once the subscriptions are back.
+  // SUBSCRIBE, so the PING is queued a tick later and answers only once the subscriptions are back. The catch-up
+  // reads history on the commands connection, which reconnects on its own: wait for it too, or the reads would
+  // fail (it does not queue) and end the subscriptions with UNAVAILABLE.
   const resyncCallbacks = new Set<() => void>();
-  let connectedBefore = false;
+  const commandsReady = () =>
+    commands.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => commands.once('ready', () => resolve()));
+  // connect() resolved on the first 'ready' before this listener existed: only a 'ready' seen by a listener added
+  // before that one may be the first connection. (Starting from `false` here swallowed the first reconnection.)
+  let connectedBefore = subscriber.status === 'ready';
   subscriber.on('ready', () => {
     if (!connectedBefore) {
       connectedBefore = true;
@@ -73,7 +116,8 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     }
     setImmediate(() => {
       subscriber.ping().then(
-        () => {
+        async () => {
+          await commandsReady();
           log.info({ listeners: resyncCallbacks.size }, 'redis pub/sub reconnected; resyncing subscribers from history');
           for (const resync of resyncCallbacks) resync();
         },
@@ -92,7 +136,7 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
   });
   function dropInvalid(channel: string, reason: string, bytes: number) {
     metrics.invalidEventsDropped.inc({ source: 'channel' });
-    log.warn({ channel, reason, bytes }, 'dropped invalid event');
+    log.warn({ channel, sessionId: refOfChannel(channel)?.sessionId, reason, bytes }, 'dropped invalid event');
   }
   const events = createRedisEventTarget<CustomEvent<SessionEvent | null>>({
     publishClient: commands,
@@ -102,7 +146,11 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
       parse(message: string) {
         const ref = refOfChannel(channelInFlight);
         const parsed = ref ? parseChannelMessage(ref.sessionId, message, options.maxEventBytes) : undefined;
-        if (parsed?.ok) return parsed.event;
+        if (parsed?.ok) {
+          // What a gateway logged it counted itself; the rest came from agents straight into Redis.
+          if (!parsed.byGateway) metrics.eventsPublished.inc({ path: parsed.event.ephemeral ? 'live_raw' : 'durable_raw', type: parsed.event.event.type });
+          return parsed.event;
+        }
         dropInvalid(channelInFlight, parsed?.reason ?? 'unknown channel', message.length);
         return null;
       },
@@ -147,7 +195,7 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     if (validation.ok) return { sessionId: ref.sessionId, seq, timestamp, ephemeral: false, event: validation.event };
     // Only a hand-made XADD bypasses the function's validation; skip it rather than break every reader.
     metrics.invalidEventsDropped.inc({ source: 'history' });
-    log.warn({ stream: streamKey(ref), id, reason: validation.reason }, 'dropped invalid event');
+    log.warn({ stream: streamKey(ref), sessionId: ref.sessionId, id, reason: validation.reason }, 'dropped invalid event');
     return undefined;
   }
 
@@ -173,7 +221,7 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     },
 
     async append(ref, event) {
-      const reply = await call(PUBLISH_FUNCTION, [streamKey(ref), sessionKey(ref.sessionId)], [JSON.stringify(event)]);
+      const reply = await call(GATEWAY_PUBLISH_FUNCTION, [streamKey(ref), sessionKey(ref.sessionId)], [JSON.stringify(event)]);
       return logged(ref, reply as FunctionReply, event);
     },
 
@@ -212,6 +260,8 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
 
     async listen(ref, listener, onResync) {
       const channel = channelKey(ref);
+      // SUBSCRIBE would wait for the connection to come back: a new subscription fails now instead, coded.
+      if (subscriber.status !== 'ready') throw gatewayError('UNAVAILABLE', 'The event store is unavailable; try again.');
       const callback = (message: CustomEvent<SessionEvent | null>) => {
         if (message.detail) listener(message.detail);
       };
@@ -238,7 +288,16 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     isHealthy: () => commands.status === 'ready' && subscriber.status === 'ready',
 
     async close() {
-      await Promise.allSettled([commands.quit(), subscriber.quit()]);
+      // QUIT goes out after the commands still in flight, so their replies arrive first; a connection that is down
+      // or never answers is dropped (and stops reconnecting) all the same.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([commands.quit(), subscriber.quit()]),
+        new Promise((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+      commands.disconnect();
+      subscriber.disconnect();
     },
   };
 }

@@ -18,6 +18,24 @@ export interface FollowOptions {
   idleCheckMs: number;
   /** When the subscriber's credential expires: the stream ends then with UNAUTHENTICATED (TOKEN_EXPIRED). */
   expiresAt?: number;
+  /** Told what the stream does (metrics, logs); called synchronously, so it must be cheap and must not throw. */
+  observer?: FollowObserver;
+}
+
+/**
+ * Where a delivered event came from: the live feed, history (`initial` replay without a cursor, `resume` after
+ * one, `refill` after lost live events), or the follower itself (`notice`: the end of a session found deleted or
+ * expired).
+ */
+export type DeliverySource = 'live' | 'initial' | 'resume' | 'refill' | 'notice';
+
+export interface FollowObserver {
+  /** The stream started: its first item was asked for. A stream cancelled before that is neither opened nor closed. */
+  opened(): void;
+  /** `event` is about to be handed to the subscriber. */
+  delivered(event: SessionEvent, source: DeliverySource): void;
+  /** The stream ended: completed, failed, or its subscriber left. */
+  closed(): void;
 }
 
 /** A subscriber receives events, or at most one error after which its stream ends. */
@@ -51,7 +69,11 @@ export function followSession(log: EventLog, ref: SessionRef, options: FollowOpt
 }
 
 async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, signal: AbortSignal): AsyncGenerator<FollowItem, void> {
-  const { requestId } = options;
+  const { requestId, observer } = options;
+  const deliver = (event: SessionEvent, source: DeliverySource) => {
+    observer?.delivered(event, source);
+    return event;
+  };
   const wanted = (e: SessionEvent) => !requestId || e.event.requestId === requestId || e.event.type === SESSION_ENDED;
   const isLast = (e: SessionEvent) =>
     e.event.type === SESSION_ENDED || (requestId !== undefined && e.event.requestId === requestId && TERMINAL_REQUEST_TYPES.has(e.event.type));
@@ -63,16 +85,24 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
     event: { type: SESSION_ENDED, reason },
   });
 
+  observer?.opened();
   const queue = new LiveQueue(options.maxBuffered);
-  const stopListening = await log.listen(
-    ref,
-    (event) => queue.push(event),
-    () => queue.resync(),
-  );
+  let stopListening: () => void;
+  try {
+    stopListening = await log.listen(
+      ref,
+      (event) => queue.push(event),
+      () => queue.resync(),
+    );
+  } catch (error) {
+    observer?.closed();
+    throw error;
+  }
   try {
     let last = options.afterSeq ?? 0;
     // Without a cursor the first page may start wherever retained history starts; after that it must be contiguous.
     let contiguous = options.afterSeq !== undefined;
+    let replay: DeliverySource = options.afterSeq === undefined ? 'initial' : 'resume';
     for (;;) {
       // Catch up from history.
       for (;;) {
@@ -82,10 +112,16 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
           // (possibly dropped from a full buffer): its seq shows the subscriber whether events were lost with the
           // history. Otherwise it ended before we listened, and only the end itself is known.
           const end = queue.sessionEnded;
-          yield end && end.seq > last ? end : ended('ENDED', last);
+          yield end && end.seq > last ? deliver(end, 'live') : deliver(ended('ENDED', last), 'notice');
           return;
         }
         const first = page.events[0];
+        // History ends before what we delivered: Redis lost acknowledged events (a crash between AOF syncs) and is
+        // reusing their seqs. Resuming would silently skip the new events under those seqs.
+        if (contiguous && page.lastSeq < last) {
+          yield { error: gatewayError('CURSOR_EXPIRED', `The history was rewound below seq ${last}; reload the session.`) };
+          return;
+        }
         if (contiguous && page.lastSeq > last && first?.seq !== last + 1) {
           yield { error: gatewayError('CURSOR_EXPIRED', `Events after seq ${last} are no longer retained; reload the session.`) };
           return;
@@ -94,11 +130,12 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
         for (const event of page.events) {
           last = event.seq;
           if (!wanted(event)) continue;
-          yield event;
+          yield deliver(event, replay);
           if (isLast(event)) return;
         }
         if (page.events.length < options.pageSize) break;
       }
+      replay = 'refill';
 
       // Then live, until a gap sends us back to history.
       for (;;) {
@@ -113,27 +150,27 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
         if (item === 'idle') {
           if (Date.now() >= (options.expiresAt ?? Infinity)) continue;
           if ((await log.getSession(ref.sessionId).catch(() => true)) === null) {
-            yield ended('EXPIRED', last);
+            yield deliver(ended('EXPIRED', last), 'notice');
             return;
           }
           continue;
         }
         if (item.ephemeral) {
-          if (wanted(item)) yield { ...item, seq: last };
+          if (wanted(item)) yield deliver({ ...item, seq: last }, 'live');
           continue;
         }
         if (item.seq <= last) continue;
         if (item.seq > last + 1) {
           // The history of an ended session is deleted with it: nothing left to fill the gap from.
           if (item.event.type === SESSION_ENDED) {
-            yield item;
+            yield deliver(item, 'live');
             return;
           }
           break;
         }
         last = item.seq;
         if (!wanted(item)) continue;
-        yield item;
+        yield deliver(item, 'live');
         if (isLast(item)) return;
       }
     }
@@ -142,5 +179,6 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
     yield { error };
   } finally {
     stopListening();
+    observer?.closed();
   }
 }

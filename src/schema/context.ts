@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../config.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
+import type { OperationIds } from './operation-ids.js';
 
 /** What one gateway instance hands every resolver. */
 export interface GatewayServices {
@@ -23,4 +24,6 @@ export interface GatewayContext {
   /** The caller: a user reaches only their own sessions; agents and publish tokens only publish. */
   principal: Principal;
   services: GatewayServices;
+  /** Ids this operation's resolvers created (a new session's, a queued request's), for its log lines and span. */
+  createdIds?: OperationIds;
 }

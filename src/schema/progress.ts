@@ -1,4 +1,5 @@
 import { followSession, type FollowItem } from '../progress/follow-session.js';
+import { observeSubscription } from '../progress/observe-subscription.js';
 import { builder } from './builder.js';
 import { AgentEvent } from './events.js';
 import { afterSeq, checkCursor, ownSession, safeId } from './session-access.js';
@@ -52,10 +53,12 @@ builder.subscriptionField('agentProgress', (t) =>
       const { ref } = await ownSession(context, args.sessionId);
       const requestId = args.requestId == null ? undefined : safeId(args.requestId, 'requestId');
       const after = afterSeq(args.after);
-      const { config, eventLog } = context.services;
+      const { config, eventLog, metrics, log } = context.services;
       const { principal } = context;
       // Refuse a bad cursor up front, as a subscription error rather than an event.
       checkCursor(await eventLog.read(ref, after ?? 0, 1), after);
+      // graphql-ws operations run with the socket in their context; the others arrive over an HTTP stream.
+      const transport = 'socket' in context ? 'ws' : 'sse';
       return followSession(eventLog, ref, {
         ...(after === undefined ? {} : { afterSeq: after }),
         ...(requestId === undefined ? {} : { requestId }),
@@ -64,6 +67,7 @@ builder.subscriptionField('agentProgress', (t) =>
         idleCheckMs: config.idleCheckMs,
         // No stream outlives its credential: WebSockets are closed then (4101); SSE streams end with an error.
         ...('expiresAt' in principal && principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
+        observer: observeSubscription(metrics, transport, log.child({ sessionId: ref.sessionId, requestId })),
       });
     },
     resolve: (item: FollowItem) => {

@@ -24,12 +24,14 @@ builder.mutationField('publishAgentEvent', (t) =>
       event: t.arg({ type: AgentEventInput, required: true }),
     },
     resolve: async (_root, args, context) => {
-      const { eventLog, config, metrics, authenticator, publishRate } = context.services;
+      const { eventLog, config, metrics, log, authenticator, publishRate } = context.services;
       const sessionId = safeId(args.sessionId, 'sessionId');
       requirePublisher(context.principal, sessionId, authenticator.development);
       // After the publisher check: a caller who may not publish here cannot use up the session's allowance.
       const retryAfterMs = publishRate.take(sessionId);
       if (retryAfterMs > 0) {
+        metrics.publishesRateLimited.inc();
+        log.debug({ sessionId, retryAfterMs }, 'publish rate limited');
         throw gatewayError('RATE_LIMITED', `Publishing to this session is limited to ${config.publishRatePerSession} events per second.`, { retryAfterMs });
       }
       const raw = toRawEvent(args.event, args.requestId == null ? undefined : String(args.requestId), args.agent ?? undefined);
@@ -41,7 +43,7 @@ builder.mutationField('publishAgentEvent', (t) =>
       const stale = context.principal.kind === 'session-publisher' && context.principal.userId !== session?.userId;
       if (!session || stale) throw gatewayError('SESSION_NOT_FOUND', 'No such session.');
       const logged = await eventLog.append({ userId: session.userId, sessionId }, validation.event as RawEvent);
-      metrics.eventsPublished.inc({ path: 'mutation' });
+      metrics.eventsPublished.inc({ path: 'mutation', type: logged.event.type });
       return logged;
     },
   }),

@@ -1,6 +1,7 @@
 import { assertJsonWithin } from '../events/json-limits.js';
 import { newId } from '../ids.js';
 import { builder } from './builder.js';
+import { noteCreatedIds } from './operation-ids.js';
 import { ownSession } from './session-access.js';
 
 interface AgentRequestView {
@@ -30,6 +31,7 @@ builder.mutationField('submitRequest', (t) =>
       const { maxEventBytes } = context.services.config;
       assertJsonWithin(args.input, maxEventBytes, 'input');
       const requestId = newId();
+      noteCreatedIds(context, { requestId });
       // The worker that takes the job reports progress with this token: no global agent credential needed.
       const publishToken = await context.services.publishTokens.issue(ref.sessionId, ref.userId);
       const job = {
@@ -41,7 +43,10 @@ builder.mutationField('submitRequest', (t) =>
         publishToken: publishToken.token,
         publishTokenExpiresAt: new Date(publishToken.expiresAt).toISOString(),
       };
-      const queued = await context.services.eventLog.submitRequest(ref, { type: 'REQUEST_QUEUED', requestId, input: args.input }, job);
+      const { eventLog, metrics, log } = context.services;
+      const queued = await eventLog.submitRequest(ref, { type: 'REQUEST_QUEUED', requestId, input: args.input }, job);
+      metrics.eventsPublished.inc({ path: 'gateway', type: 'REQUEST_QUEUED' });
+      log.info({ sessionId: ref.sessionId, requestId }, 'request queued');
       return { requestId, sessionId: ref.sessionId, input: args.input, queuedAt: queued.timestamp };
     },
   }),

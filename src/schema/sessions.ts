@@ -5,6 +5,7 @@ import { gatewayError } from '../errors.js';
 import { newId } from '../ids.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
+import { noteCreatedIds } from './operation-ids.js';
 import { ownSession, safeId } from './session-access.js';
 
 interface SessionView extends SessionRecord {
@@ -79,8 +80,14 @@ builder.mutationField('startSession', (t) =>
     args: { sessionId: t.arg.id() },
     resolve: async (_root, { sessionId }, context) => {
       const ref = { userId: requireUser(context.principal), sessionId: sessionId == null ? newId() : safeId(sessionId, 'sessionId') };
-      const result = await context.services.eventLog.startSession(ref, { type: 'SESSION_STARTED' });
+      const { eventLog, metrics, log } = context.services;
+      noteCreatedIds(context, { sessionId: ref.sessionId });
+      const result = await eventLog.startSession(ref, { type: 'SESSION_STARTED' });
       if (result.outcome === 'taken') throw gatewayError('SESSION_ID_TAKEN', 'Another user has a session with this id; choose another.');
+      if (result.outcome === 'created') {
+        metrics.eventsPublished.inc({ path: 'gateway', type: 'SESSION_STARTED' });
+        log.info({ sessionId: ref.sessionId }, 'session started');
+      }
       return active(result.session, context);
     },
   }),
@@ -93,7 +100,10 @@ builder.mutationField('endSession', (t) =>
     args: { sessionId: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
       const { ref, record } = await ownSession(context, args.sessionId);
-      const ended = await context.services.eventLog.endSession(ref, { type: 'SESSION_ENDED', reason: 'ENDED' });
+      const { eventLog, metrics, log } = context.services;
+      const ended = await eventLog.endSession(ref, { type: 'SESSION_ENDED', reason: 'ENDED' });
+      metrics.eventsPublished.inc({ path: 'gateway', type: 'SESSION_ENDED' });
+      log.info({ sessionId: ref.sessionId }, 'session ended');
       return { ...record, updatedAt: ended.timestamp, status: 'ENDED' as const, expiresAt: null };
     },
   }),

@@ -74,12 +74,36 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
     });
   });
 
+  // Resolves once the server stopped accepting and its last socket has closed.
+  let allClosed: Promise<void> | undefined;
+  const stopAccepting = () =>
+    (allClosed ??= new Promise<void>((resolve) => {
+      // ws stops handling upgrades (the HTTP server then answers them as plain requests) and answers a handshake
+      // still in progress with 503; open sockets stay open.
+      wss.close((err) => {
+        if (err) log.warn({ err: err.message }, 'websocket server close failed');
+        resolve();
+      });
+    }));
+
+  const goAway = async () => {
+    const closed = stopAccepting();
+    for (const client of wss.clients) client.close(1001, 'Going away');
+    await closed;
+  };
+
   return {
-    /** Closes every socket with 1001 (going away: reconnect elsewhere and resume) and the server. */
-    async dispose() {
-      for (const client of wss.clients) client.close(1001, 'Going away');
-      wss.removeAllListeners();
-      await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
+    /** Refuses new WebSockets; resolves once every open one has closed. */
+    stopAccepting,
+    /** Closes every socket with 1001 (going away: reconnect elsewhere and resume); resolves once all are closed. */
+    goAway,
+    /** Destroys the sockets still open (a peer that never answered the close); returns how many. */
+    terminate(): number {
+      const open = wss.clients.size;
+      for (const client of wss.clients) client.terminate();
+      return open;
     },
+    /** `goAway()`: what a gateway shutting down without a deadline does. */
+    dispose: goAway,
   };
 }

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { inject, onTestFinished } from 'vitest';
 import { pino } from 'pino';
-import { buildApp, GRAPHQL_PATH, type App } from '../../src/app.js';
+import { buildApp, GRAPHQL_PATH, type App, type AppOptions } from '../../src/app.js';
 import { DEFAULT_CONFIG, type GatewayConfig } from '../../src/config.js';
 import { startRedisServer } from './redis-server.js';
 
@@ -30,6 +30,8 @@ export interface TestGatewayOptions {
   store: Store;
   redisUrl?: string;
   config?: Partial<GatewayConfig>;
+  /** Receives the spans when `config.tracing` is set. */
+  spanExporter?: AppOptions['spanExporter'];
 }
 
 /** Limits the Redis Function library bakes in when it loads: one value per Redis server, last loader wins. */
@@ -39,7 +41,7 @@ const LIBRARY_LIMITS = ['historyMaxEvents', 'sessionTtlMs', 'maxEventBytes'] as 
  * A gateway in this process on a free port, logging into memory. On Redis, a gateway with non-default library
  * limits gets a private redis-server, so it cannot change the limits under tests sharing the run's server.
  */
-export async function startGateway({ store, redisUrl, config = {} }: TestGatewayOptions): Promise<TestGateway> {
+export async function startGateway({ store, redisUrl, config = {}, spanExporter }: TestGatewayOptions): Promise<TestGateway> {
   if (store === 'redis' && !redisUrl) throw new Error('a redis gateway needs redisUrl');
   const privateRedis =
     store === 'redis' && LIBRARY_LIMITS.some((limit) => config[limit] !== undefined && config[limit] !== DEFAULT_CONFIG[limit])
@@ -55,7 +57,7 @@ export async function startGateway({ store, redisUrl, config = {} }: TestGateway
   });
   const app = await buildApp(
     { ...DEFAULT_CONFIG, host: '127.0.0.1', port: 0, ...config, redisUrl: store === 'redis' ? redisUrl : undefined },
-    { log: pino({ level: 'debug' }, sink) },
+    { log: pino({ level: 'debug' }, sink), ...(spanExporter ? { spanExporter } : {}) },
   );
   const port = await app.start();
   let stopped: Promise<void> | undefined;

@@ -61,6 +61,7 @@ describe('loadConfig', () => {
       maxQueryDirectives: 50,
       maxDocumentBytes: 16_384,
       connectionInitTimeoutMs: 10_000,
+      shutdownTimeoutMs: 10_000,
       graphiql: true,
       introspection: true,
     });
@@ -81,6 +82,7 @@ describe('loadConfig', () => {
         'SUBSCRIBER_BUFFER',
         'LOG_LEVEL',
         ...LIMIT_VARIABLES,
+        'SHUTDOWN_TIMEOUT_SECONDS',
         'GRAPHIQL',
         'INTROSPECTION',
       ].map((name) => [name, '']),
@@ -123,6 +125,7 @@ describe('loadConfig', () => {
         MAX_QUERY_DIRECTIVES: '6',
         MAX_DOCUMENT_BYTES: '4096',
         CONNECTION_INIT_TIMEOUT_SECONDS: '1.5',
+        SHUTDOWN_TIMEOUT_SECONDS: '25',
         GRAPHIQL: 'false',
         INTROSPECTION: '0',
       },
@@ -157,6 +160,7 @@ describe('loadConfig', () => {
       maxQueryDirectives: 6,
       maxDocumentBytes: 4096,
       connectionInitTimeoutMs: 1_500,
+      shutdownTimeoutMs: 25_000,
       graphiql: false,
       introspection: false,
     });
@@ -183,6 +187,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ SUBSCRIBER_BUFFER: '1' }, false).subscriberBuffer).toBe(1);
     expect(loadConfig({ SESSION_TTL_SECONDS: '0.05' }, false).sessionTtlMs).toBe(50);
     expect(loadConfig({ IDLE_CHECK_SECONDS: '0.25' }, false).idleCheckMs).toBe(250);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_SECONDS: '0.05' }, false).shutdownTimeoutMs).toBe(50);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_SECONDS: '3600' }, false).shutdownTimeoutMs).toBe(3_600_000);
   });
 
   it('formats logs for a terminal outside production, or as LOG_FORMAT says', () => {
@@ -214,6 +220,7 @@ describe('loadConfig', () => {
     ['MAX_QUERY_DIRECTIVES', ['abc', '-1', '1.5']],
     ['MAX_DOCUMENT_BYTES', ['abc', '1023', '2.5']],
     ['CONNECTION_INIT_TIMEOUT_SECONDS', ['abc', '0', '-1', '0.01']],
+    ['SHUTDOWN_TIMEOUT_SECONDS', ['abc', '0', '-1', '0.01', '3601', 'Infinity']],
     ['GRAPHIQL', ['yes', 'TRUE', 'off']],
     ['INTROSPECTION', ['no', 'False', 'on']],
   ] as const)('refuses a bad %s, naming the variable and the value', (name, values) => {

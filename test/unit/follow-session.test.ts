@@ -406,6 +406,26 @@ describe('followSession: history no longer retained', () => {
   });
 });
 
+describe('followSession: the history was rewound', () => {
+  it('fails with CURSOR_EXPIRED when a catch-up finds less history than was delivered (Redis lost acknowledged events)', async () => {
+    const inner = memoryLog();
+    const ref = await newSession(inner);
+    await appendMany(inner, ref, 4); // seq 2..5
+    let rewound = false;
+    const observed = observe(inner);
+    // After the "crash" the store holds only seq 1..2; new events would reuse seq 3, 4, 5 …
+    const log: EventLog = { ...observed.log, read: async (...args) => (rewound ? { events: [], firstSeq: 1, lastSeq: 2 } : observed.log.read(...args)) };
+    const follower = follow(log, ref);
+    expect(seqs(await nextEvents(follower, 5))).toEqual([1, 2, 3, 4, 5]);
+    rewound = true;
+    for (const resync of observed.resyncs) resync(); // the pub/sub connection came back after the restart
+    const error = await nextError(follower);
+    expect(error.extensions['code']).toBe('CURSOR_EXPIRED');
+    expect(error.message).toContain('rewound');
+    await expectDone(follower);
+  });
+});
+
 describe('followSession: idle expiry', () => {
   it('ends with SESSION_ENDED (EXPIRED) once the quiet session has expired', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -495,5 +515,57 @@ describe('followSession: leaving', () => {
     await expect(follower.return!()).resolves.toEqual({ done: true, value: undefined });
     await expect(follower.next()).resolves.toEqual({ done: true, value: undefined });
     expect(stats).toMatchObject({ listening: 0, stopped: 0, reads: 0 });
+  });
+});
+
+describe('followSession: its observer', () => {
+  /** An observer that writes down what it is told, as `opened`, `<source> <seq>`, `closed`. */
+  function recorder() {
+    const told: string[] = [];
+    const observer: FollowOptions['observer'] = {
+      opened: () => told.push('opened'),
+      delivered: (event, source) => told.push(`${source} ${event.seq}`),
+      closed: () => told.push('closed'),
+    };
+    return { told, observer };
+  }
+
+  it('is told where each delivered event came from: the initial replay, live, a refill, the end', async () => {
+    const log = memoryLog();
+    const ref = await newSession(log);
+    await appendMany(log, ref, 1); // seq 2
+    const { told, observer } = recorder();
+    const follower = follow(log, ref, { maxBuffered: 2, pageSize: 10, observer });
+    expect(seqs(await nextEvents(follower, 2))).toEqual([1, 2]);
+    const live = nextEvent(follower);
+    await log.append(ref, progress(3)); // seq 3, live
+    await live;
+    await appendMany(log, ref, 4); // seq 4..7 overflow a buffer of 2: a refill from history
+    expect(seqs(await nextEvents(follower, 4))).toEqual([4, 5, 6, 7]);
+    await log.endSession(ref, { type: 'SESSION_ENDED', reason: 'ENDED' });
+    expect((await nextEvent(follower)).seq).toBe(8);
+    await expectDone(follower);
+    expect(told).toEqual(['opened', 'initial 1', 'initial 2', 'live 3', 'refill 4', 'refill 5', 'refill 6', 'refill 7', 'live 8', 'closed']);
+  });
+
+  it('reports a resume after a cursor, and closes when the subscriber leaves mid-stream', async () => {
+    const log = memoryLog();
+    const ref = await newSession(log);
+    await appendMany(log, ref, 2); // seq 2, 3
+    const { told, observer } = recorder();
+    const follower = follow(log, ref, { afterSeq: 1, observer });
+    expect(seqs(await nextEvents(follower, 2))).toEqual([2, 3]);
+    const waiting = follower.next(); // waits for a live event that never comes
+    await follower.return!();
+    await waiting;
+    expect(told).toEqual(['opened', 'resume 2', 'resume 3', 'closed']);
+  });
+
+  it('is neither opened nor closed for a stream cancelled before it started', async () => {
+    const log = memoryLog();
+    const ref = await newSession(log);
+    const { told, observer } = recorder();
+    await follow(log, ref, { observer }).return!();
+    expect(told).toEqual([]);
   });
 });
