@@ -1,27 +1,39 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript (and the generated client documents) to dist/.
-FROM node:20-bookworm-slim AS build
+# The gateway's image: `docker compose up` (docker-compose.yml) builds it, or `docker build -t agent-progress-gateway .`.
+# test/integration/deployment.test.ts runs this file's CMD, ENV and HEALTHCHECK against the built dist/.
+
+# Production dependencies only, straight from the lockfile. None of them has an install script.
+FROM node:20-alpine AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# Every dependency, then codegen and tsc into dist/.
+FROM node:20-alpine AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json codegen.ts ./
 COPY schema ./schema
 COPY client ./client
 COPY src ./src
 RUN npm run build
 
-# Runtime stage: production dependencies and dist/ only, as the unprivileged `node` user.
-FROM node:20-bookworm-slim
+# Runtime: package.json (it makes dist/ ES modules), production node_modules and dist/, owned by root and run as
+# the unprivileged `node` user, so the process cannot rewrite its own code.
+FROM node:20-alpine
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Production refuses to start without JWT_SECRET (or JWT_PUBLIC_KEY / JWT_JWKS_URL) and PUBLISH_TOKEN_SECRET: pass them
+# at run time, never here. GraphiQL and introspection are off unless GRAPHIQL / INTROSPECTION say otherwise.
+ENV NODE_ENV=production PORT=4000
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# NODE_ENV=production makes the gateway refuse to start until authentication is configured, and this version
-# has only the development identity (authentication is a later issue), so the image runs in development mode.
-ENV PORT=4000 LOG_FORMAT=json
-EXPOSE 4000
 USER node
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# Node is PID 1 here and handles SIGTERM itself (src/main.ts): it closes sockets with 1001 and quits Redis.
+EXPOSE 4000
+# Liveness: the process answers HTTP. Readiness (/ready: Redis reachable) is for the load balancer, not for restarts.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Node is PID 1 and handles SIGTERM and SIGINT itself (src/main.ts): sockets closed with 1001, Redis quit, exit 0.
+# It starts no child processes, so there are no zombies to reap and no init (tini, --init) is needed.
 CMD ["node", "dist/src/main.js"]
