@@ -4,29 +4,11 @@ import { getIntrospectionQuery } from 'graphql';
 import { SignJWT } from 'jose';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
-import { errorCodes, graphql, subscribe, wsClient, type GraphQLResponse } from '../support/clients.js';
-import { startGateway, STORES, type Store, type TestGateway } from '../support/gateway.js';
+import { errorCodes, graphql, startedSession, subscribe, wsClient, wsClientForTest, type GraphQLResponse } from '../support/clients.js';
+import { gatewayForTest, startGateway, STORES, type Store, type TestGateway } from '../support/gateway.js';
 import { AGENT_EVENTS, AGENT_PROGRESS, PUBLISH, SESSION, START_SESSION } from '../support/operations.js';
 import type { GatewayConfig } from '../../src/config.js';
 import { GatewayCloseCode } from '../../src/ws/close-codes.js';
-
-async function gateway(store: Store, config: Partial<GatewayConfig> = {}): Promise<TestGateway> {
-  const gw = await startGateway({ store, redisUrl: inject('redisUrl'), config });
-  onTestFinished(() => gw.stop());
-  return gw;
-}
-
-async function newSession(gw: TestGateway, userId = 'alice'): Promise<string> {
-  const sessionId = `s-${randomUUID()}`;
-  expect((await graphql(gw.url, START_SESSION, { sessionId }, userId)).errors).toBeUndefined();
-  return sessionId;
-}
-
-function client(gw: TestGateway, userId = 'alice') {
-  const c = wsClient(gw.wsUrl, userId);
-  onTestFinished(() => c.dispose());
-  return c;
-}
 
 /** Open WebSockets as the gateway counts them (its `apg_websocket_connections` gauge). */
 async function openSockets(gw: TestGateway): Promise<number> {
@@ -145,11 +127,11 @@ async function sessionWithToken(gw: TestGateway, user: string): Promise<{ sessio
 
 describe.each(STORES)('event payload size: MAX_EVENT_BYTES (%s)', (store) => {
   it('refuses an oversized event with PAYLOAD_TOO_LARGE on HTTP and WebSocket, and logs nothing', async () => {
-    const gw = await gateway(store, { maxEventBytes: 2048 });
-    const sessionId = await newSession(gw);
+    const gw = await gatewayForTest(store, { maxEventBytes: 2048 });
+    const sessionId = await startedSession(gw.url);
     const event = { custom: { name: 'big', value: 'x'.repeat(4096) } };
     expect(errorCodes(await graphql(gw.url, PUBLISH, { sessionId, event }))).toEqual(['PAYLOAD_TOO_LARGE']);
-    const overWs = subscribe(client(gw), PUBLISH, { sessionId, event });
+    const overWs = subscribe(wsClientForTest(gw.wsUrl), PUBLISH, { sessionId, event });
     await overWs.done;
     expect(errorCodes(overWs.errors)).toEqual(['PAYLOAD_TOO_LARGE']);
     expect((await graphql(gw.url, AGENT_EVENTS, { sessionId })).data?.['agentEvents']).toHaveLength(1);
@@ -160,19 +142,19 @@ describe('request size: MAX_REQUEST_BYTES', () => {
   const big = JSON.stringify({ query: PUBLISH, variables: { sessionId: 'x', event: { custom: { name: 'big', value: 'x'.repeat(10_000) } } } });
 
   it('answers 413 REQUEST_ENTITY_TOO_LARGE to a body over the limit, with or without Content-Length', async () => {
-    const gw = await gateway('memory', { maxRequestBytes: 8192, maxEventBytes: 4096 });
+    const gw = await gatewayForTest('memory', { maxRequestBytes: 8192, maxEventBytes: 4096 });
     for (const chunked of [false, true]) {
       const response = await post(gw, big, { chunked });
       expect(response.status).toBe(413);
       expect(errorCodes(response.body)).toEqual(['REQUEST_ENTITY_TOO_LARGE']);
     }
-    const sessionId = await newSession(gw);
+    const sessionId = await startedSession(gw.url);
     const small = JSON.stringify({ query: PUBLISH, variables: { sessionId, event: { progress: { percent: 5 } } } });
     for (const chunked of [false, true]) expect((await post(gw, small, { chunked })).body.errors).toBeUndefined();
   });
 
   it('closes a WebSocket that sends a message over the limit with 1009, which graphql-ws clients do not retry', async () => {
-    const gw = await gateway('memory', { maxRequestBytes: 8192, maxEventBytes: 4096 });
+    const gw = await gatewayForTest('memory', { maxRequestBytes: 8192, maxEventBytes: 4096 });
     const raw = await RawSocket.init(gw.wsUrl);
     await raw.acknowledged();
     raw.send({ id: '1', type: 'subscribe', payload: JSON.parse(big) as object });
@@ -184,14 +166,14 @@ describe('batched requests: MAX_BATCH_SIZE', () => {
   const batch = (n: number) => JSON.stringify(Array.from({ length: n }, () => ({ query: '{ __typename }' })));
 
   it('refuses any batch by default with BAD_REQUEST', async () => {
-    const gw = await gateway('memory');
+    const gw = await gatewayForTest('memory');
     const response = await post(gw, batch(2));
     expect(response.status).toBe(400);
     expect(errorCodes(response.body)).toEqual(['BAD_REQUEST']);
   });
 
   it('runs a batch up to the limit and refuses a longer one with 413 BAD_REQUEST', async () => {
-    const gw = await gateway('memory', { maxBatchSize: 2 });
+    const gw = await gatewayForTest('memory', { maxBatchSize: 2 });
     const allowed = await post(gw, batch(2));
     expect(allowed.body).toEqual([{ data: { __typename: 'Query' } }, { data: { __typename: 'Query' } }]);
     const refused = await post(gw, batch(3));
@@ -202,7 +184,7 @@ describe('batched requests: MAX_BATCH_SIZE', () => {
 
 describe('WebSocket connections per process: MAX_CONNECTIONS', () => {
   it('closes the connection over the limit with 4102, and admits a new one once a place is free', async () => {
-    const gw = await gateway('memory', { maxConnections: 2 });
+    const gw = await gatewayForTest('memory', { maxConnections: 2 });
     const first = await RawSocket.init(gw.wsUrl, { userId: 'alice' });
     const second = await RawSocket.init(gw.wsUrl, { userId: 'bob' });
     await Promise.all([first.acknowledged(), second.acknowledged()]);
@@ -221,7 +203,7 @@ describe('WebSocket connections per process: MAX_CONNECTIONS', () => {
 
 describe('WebSocket connections per user: MAX_CONNECTIONS_PER_USER', () => {
   it('closes a user’s connection over the limit with 4103; other users are not affected; a closed one frees a place', async () => {
-    const gw = await gateway('memory', { maxConnectionsPerUser: 2 });
+    const gw = await gatewayForTest('memory', { maxConnectionsPerUser: 2 });
     const mine = [await RawSocket.init(gw.wsUrl, { userId: 'alice' }), await RawSocket.init(gw.wsUrl, { userId: 'alice' })];
     await Promise.all(mine.map((raw) => raw.acknowledged()));
     const extra = await RawSocket.init(gw.wsUrl, { userId: 'alice' });
@@ -235,7 +217,7 @@ describe('WebSocket connections per user: MAX_CONNECTIONS_PER_USER', () => {
   });
 
   it('counts by principal: a user, an agent, a publish token’s session and anonymous callers each have their own count', async () => {
-    const gw = await gateway('memory', { ...AUTH, maxConnectionsPerUser: 1 });
+    const gw = await gatewayForTest('memory', { ...AUTH, maxConnectionsPerUser: 1 });
     const { publishToken } = await sessionWithToken(gw, 'alice');
     const credentials = {
       user: `Bearer ${await jwt('alice')}`,
@@ -255,7 +237,7 @@ describe('WebSocket connections per user: MAX_CONNECTIONS_PER_USER', () => {
 
 describe('connection_init timeout: CONNECTION_INIT_TIMEOUT_SECONDS', () => {
   it('closes a socket that sends no connection_init in time with 4408; an acknowledged one stays', async () => {
-    const gw = await gateway('memory', { connectionInitTimeoutMs: 100 });
+    const gw = await gatewayForTest('memory', { connectionInitTimeoutMs: 100 });
     const initialised = await RawSocket.init(gw.wsUrl);
     await initialised.acknowledged();
     const silent = new RawSocket(gw.wsUrl);
@@ -267,9 +249,9 @@ describe('connection_init timeout: CONNECTION_INIT_TIMEOUT_SECONDS', () => {
 
 describe.each(STORES)('subscriptions per connection: MAX_SUBSCRIPTIONS_PER_CONNECTION (%s)', (store) => {
   it('refuses the subscription over the limit with TOO_MANY_SUBSCRIPTIONS; the socket and the others go on', async () => {
-    const gw = await gateway(store, { maxSubscriptionsPerConnection: 2 });
-    const sessionId = await newSession(gw);
-    const c = client(gw);
+    const gw = await gatewayForTest(store, { maxSubscriptionsPerConnection: 2 });
+    const sessionId = await startedSession(gw.url);
+    const c = wsClientForTest(gw.wsUrl);
     const running = [subscribe(c, AGENT_PROGRESS, { sessionId }), subscribe(c, AGENT_PROGRESS, { sessionId })];
     await Promise.all(running.map((sub) => sub.count(1)));
 
@@ -292,10 +274,10 @@ describe.each(STORES)('subscriptions per connection: MAX_SUBSCRIPTIONS_PER_CONNE
   });
 
   it('counts per connection: another socket of the same user has its own places', async () => {
-    const gw = await gateway(store, { maxSubscriptionsPerConnection: 1 });
-    const sessionId = await newSession(gw);
-    const first = subscribe(client(gw), AGENT_PROGRESS, { sessionId });
-    const second = subscribe(client(gw), AGENT_PROGRESS, { sessionId });
+    const gw = await gatewayForTest(store, { maxSubscriptionsPerConnection: 1 });
+    const sessionId = await startedSession(gw.url);
+    const first = subscribe(wsClientForTest(gw.wsUrl), AGENT_PROGRESS, { sessionId });
+    const second = subscribe(wsClientForTest(gw.wsUrl), AGENT_PROGRESS, { sessionId });
     await Promise.all([first.count(1), second.count(1)]);
   });
 });
@@ -306,9 +288,9 @@ describe.each(STORES)('publishes per session: PUBLISH_RATE_PER_SESSION (%s)', (s
   const progress = (sessionId: string, percent: number) => ({ sessionId, event: { progress: { percent } } });
 
   it('allows a burst, then answers RATE_LIMITED with retryAfterMs and publishes nothing; other sessions go on', async () => {
-    const gw = await gateway(store, slow);
-    const sessionId = await newSession(gw);
-    const other = await newSession(gw);
+    const gw = await gatewayForTest(store, slow);
+    const sessionId = await startedSession(gw.url);
+    const other = await startedSession(gw.url);
     for (const percent of [1, 2, 3]) expect((await graphql(gw.url, PUBLISH, progress(sessionId, percent))).errors).toBeUndefined();
 
     const refused = await graphql(gw.url, PUBLISH, progress(sessionId, 4));
@@ -316,7 +298,7 @@ describe.each(STORES)('publishes per session: PUBLISH_RATE_PER_SESSION (%s)', (s
     const retryAfterMs = refused.errors![0]!.extensions!['retryAfterMs'];
     expect(retryAfterMs).toBeGreaterThan(0);
     expect(retryAfterMs).toBeLessThanOrEqual(100_000);
-    const overWs = subscribe(client(gw), PUBLISH, progress(sessionId, 5));
+    const overWs = subscribe(wsClientForTest(gw.wsUrl), PUBLISH, progress(sessionId, 5));
     await overWs.done;
     expect(errorCodes(overWs.errors)).toEqual(['RATE_LIMITED']);
 
@@ -325,7 +307,7 @@ describe.each(STORES)('publishes per session: PUBLISH_RATE_PER_SESSION (%s)', (s
   });
 
   it('is not used up by callers who may not publish to the session', async () => {
-    const gw = await gateway(store, { ...AUTH, ...slow, publishBurstPerSession: 1 });
+    const gw = await gatewayForTest(store, { ...AUTH, ...slow, publishBurstPerSession: 1 });
     const mine = await sessionWithToken(gw, 'alice');
     const theirs = await sessionWithToken(gw, 'bob');
     for (let i = 0; i < 3; i++) {
@@ -346,18 +328,18 @@ describe('query depth, aliases, tokens and directives: MAX_QUERY_DEPTH, MAX_QUER
   ] as const;
 
   it.each(cases)('answers %s on HTTP and WebSocket', async (code, query) => {
-    const gw = await gateway('memory', limits);
+    const gw = await gatewayForTest('memory', limits);
     expect(errorCodes(await graphql(gw.url, query))).toEqual([code]);
-    const overWs = subscribe(client(gw), query);
+    const overWs = subscribe(wsClientForTest(gw.wsUrl), query);
     expect(await overWs.done).toBe('error');
     expect(errorCodes(overWs.errors)).toEqual([code]);
   });
 
   it('lets documents within the limits through, and the defaults take GraphiQL’s introspection query', async () => {
-    const gw = await gateway('memory', limits);
+    const gw = await gatewayForTest('memory', limits);
     const within = '{ a: session(id: "a") { id @skip(if: false) } b: agentEvents(sessionId: "b") { ... on Progress { id } } }';
     expect(errorCodes(await graphql(gw.url, within))).toEqual(['SESSION_NOT_FOUND']);
-    const defaults = await gateway('memory');
+    const defaults = await gatewayForTest('memory');
     expect((await graphql(defaults.url, getIntrospectionQuery({ descriptions: true, oneOf: true }))).errors).toBeUndefined();
   });
 });
@@ -366,7 +348,7 @@ describe('introspection and GraphiQL: INTROSPECTION, GRAPHIQL', () => {
   const html = (gw: TestGateway) => fetch(gw.url, { headers: { accept: 'text/html' } });
 
   it('are on by default (development)', async () => {
-    const gw = await gateway('memory');
+    const gw = await gatewayForTest('memory');
     expect((await graphql(gw.url, '{ __schema { queryType { name } } }')).data).toEqual({ __schema: { queryType: { name: 'Query' } } });
     const page = await html(gw);
     expect(page.status).toBe(200);
@@ -375,10 +357,10 @@ describe('introspection and GraphiQL: INTROSPECTION, GRAPHIQL', () => {
   });
 
   it('switched off: __schema and __type get INTROSPECTION_DISABLED on HTTP and WebSocket, __typename works, no GraphiQL page', async () => {
-    const gw = await gateway('memory', { introspection: false, graphiql: false });
+    const gw = await gatewayForTest('memory', { introspection: false, graphiql: false });
     expect(errorCodes(await graphql(gw.url, '{ __schema { types { name } } }'))).toEqual(['INTROSPECTION_DISABLED']);
     expect(errorCodes(await graphql(gw.url, '{ __type(name: "Session") { name } }'))).toEqual(['INTROSPECTION_DISABLED']);
-    const overWs = subscribe(client(gw), '{ __schema { queryType { name } } }');
+    const overWs = subscribe(wsClientForTest(gw.wsUrl), '{ __schema { queryType { name } } }');
     expect(await overWs.done).toBe('error');
     expect(errorCodes(overWs.errors)).toEqual(['INTROSPECTION_DISABLED']);
     expect((await graphql(gw.url, '{ __typename }')).data).toEqual({ __typename: 'Query' });
@@ -389,11 +371,11 @@ describe('introspection and GraphiQL: INTROSPECTION, GRAPHIQL', () => {
 
   it('switched off, validation errors give no "Did you mean" hints that would leak field names; on, they do', async () => {
     const typo = '{ sesion(id: "x") { id } }';
-    const open = await gateway('memory');
+    const open = await gatewayForTest('memory');
     const hinted = await graphql(open.url, typo);
     expect(errorCodes(hinted)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     expect(hinted.errors?.[0]?.message).toContain('Did you mean "session"?');
-    const closed = await gateway('memory', { introspection: false });
+    const closed = await gatewayForTest('memory', { introspection: false });
     const silent = await graphql(closed.url, typo);
     expect(errorCodes(silent)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     expect(silent.errors?.[0]?.message).not.toContain('session"');

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { gatewayError } from '../../src/errors.js';
 import { graphql, subscribe, wsClient } from '../support/clients.js';
-import { startGateway, STORES, type LogRecord, type Store, type TestGateway } from '../support/gateway.js';
+import { gatewayForTest, STORES, type LogRecord, type TestGateway } from '../support/gateway.js';
 import { AGENT_PROGRESS, END_SESSION, PUBLISH, START_SESSION, SUBMIT_REQUEST } from '../support/operations.js';
 
 const USER = 'alice';
@@ -21,19 +21,13 @@ const NAMED_FOLLOW = /* GraphQL */ `
   subscription Follow($sessionId: ID!) { agentProgress(sessionId: $sessionId, requestId: "r7") { id } }
 `;
 
-async function gateway(store: Store): Promise<TestGateway> {
-  const gw = await startGateway({ store, redisUrl: inject('redisUrl') });
-  onTestFinished(() => gw.stop());
-  return gw;
-}
-
 const errorLines = (gw: TestGateway) => gw.logs.filter((line) => line.level >= ERROR);
 const lines = (gw: TestGateway, msg: string) => gw.logs.filter((line) => line.msg === msg);
 const fields = (line: LogRecord | undefined, ...names: string[]) => Object.fromEntries(names.map((name) => [name, line?.[name]]));
 
 describe.each(STORES)('logs (%s)', (store) => {
   it('name the session and the request on the lines about them', async () => {
-    const gw = await gateway(store);
+    const gw = await gatewayForTest(store);
     const sessionId = `s-${randomUUID()}`;
     expect((await graphql(gw.url, START_SESSION, { sessionId }, USER)).errors).toBeUndefined();
     const client = wsClient(gw.wsUrl, USER);
@@ -55,7 +49,7 @@ describe.each(STORES)('logs (%s)', (store) => {
   });
 
   it('log an operation that fails on the gateway side once, at error level, with the operation, session and request', async () => {
-    const gw = await gateway(store);
+    const gw = await gatewayForTest(store);
     const sessionId = `s-${randomUUID()}`;
     expect((await graphql(gw.url, START_SESSION, { sessionId }, USER)).errors).toBeUndefined();
 

@@ -1,35 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
-import { errorCodes, graphql, subscribe, subscribeSse, wsClient } from '../support/clients.js';
-import { startGateway, STORES, type Store, type TestGateway } from '../support/gateway.js';
+import { errorCodes, graphql, startedSession, subscribe, subscribeSse, wsClient, wsClientForTest } from '../support/clients.js';
+import { gatewayForTest, STORES, type TestGateway } from '../support/gateway.js';
 import { AGENT_EVENTS, AGENT_PROGRESS, END_SESSION, PUBLISH, SESSION, START_SESSION, SUBMIT_REQUEST } from '../support/operations.js';
 import type { GatewayConfig } from '../../src/config.js';
-
-async function gateway(store: Store, config: Partial<GatewayConfig> = {}): Promise<TestGateway> {
-  const gw = await startGateway({ store, redisUrl: inject('redisUrl'), config });
-  onTestFinished(() => gw.stop());
-  return gw;
-}
-
-async function newSession(gw: TestGateway, userId = 'alice'): Promise<string> {
-  const sessionId = `s-${randomUUID()}`;
-  expect((await graphql(gw.url, START_SESSION, { sessionId }, userId)).errors).toBeUndefined();
-  return sessionId;
-}
-
-function client(gw: TestGateway, userId = 'alice') {
-  const c = wsClient(gw.wsUrl, userId);
-  onTestFinished(() => c.dispose());
-  return c;
-}
 
 const publish = (gw: TestGateway, variables: Record<string, unknown>) => graphql(gw.url, PUBLISH, variables);
 
 describe.each(STORES)('sessions (%s)', (store) => {
   describe('startSession', () => {
     it('uses a client-supplied id, makes one when none is given, and makes the caller the owner', async () => {
-      const gw = await gateway(store);
+      const gw = await gatewayForTest(store);
       const sessionId = `trace-${randomUUID()}`;
       const mine = await graphql(gw.url, START_SESSION, { sessionId });
       expect(mine.data?.['startSession']).toMatchObject({ id: sessionId, status: 'ACTIVE' });
@@ -39,8 +21,8 @@ describe.each(STORES)('sessions (%s)', (store) => {
     });
 
     it('is idempotent for the owner: the same session, one SESSION_STARTED', async () => {
-      const gw = await gateway(store);
-      const sessionId = await newSession(gw);
+      const gw = await gatewayForTest(store);
+      const sessionId = await startedSession(gw.url);
       const again = await graphql(gw.url, START_SESSION, { sessionId });
       expect(again.errors).toBeUndefined();
       const events = await graphql(gw.url, AGENT_EVENTS, { sessionId });
@@ -48,11 +30,11 @@ describe.each(STORES)('sessions (%s)', (store) => {
     });
 
     it('rejects an unsafe id and an id another user owns, changing nothing', async () => {
-      const gw = await gateway(store);
+      const gw = await gatewayForTest(store);
       for (const sessionId of ['a:b', 'x*', '', 'a'.repeat(129), 'spa ce', 'é']) {
         expect(errorCodes(await graphql(gw.url, START_SESSION, { sessionId }))).toEqual(['BAD_USER_INPUT']);
       }
-      const sessionId = await newSession(gw, 'alice');
+      const sessionId = await startedSession(gw.url, 'alice');
       expect(errorCodes(await graphql(gw.url, START_SESSION, { sessionId }, 'bob'))).toEqual(['SESSION_ID_TAKEN']);
       expect((await graphql(gw.url, SESSION, { id: sessionId }, 'alice')).data?.['session']).toMatchObject({ status: 'ACTIVE' });
     });
@@ -60,9 +42,9 @@ describe.each(STORES)('sessions (%s)', (store) => {
 
   describe('submitRequest', () => {
     it('assigns a request id, queues the job and publishes REQUEST_QUEUED', async () => {
-      const gw = await gateway(store);
-      const sessionId = await newSession(gw);
-      const sub = subscribe(client(gw), AGENT_PROGRESS, { sessionId });
+      const gw = await gatewayForTest(store);
+      const sessionId = await startedSession(gw.url);
+      const sub = subscribe(wsClientForTest(gw.wsUrl), AGENT_PROGRESS, { sessionId });
       const input = { prompt: 'Plan a trip', options: [1, 2] };
       const submitted = await graphql(gw.url, SUBMIT_REQUEST, { sessionId, input });
       const request = submitted.data?.['submitRequest'];
@@ -74,8 +56,8 @@ describe.each(STORES)('sessions (%s)', (store) => {
     });
 
     it('refuses an oversized input with PAYLOAD_TOO_LARGE and queues nothing', async () => {
-      const gw = await gateway(store, { maxEventBytes: 2048 });
-      const sessionId = await newSession(gw);
+      const gw = await gatewayForTest(store, { maxEventBytes: 2048 });
+      const sessionId = await startedSession(gw.url);
       const result = await graphql(gw.url, SUBMIT_REQUEST, { sessionId, input: { text: 'x'.repeat(4096) } });
       expect(errorCodes(result)).toEqual(['PAYLOAD_TOO_LARGE']);
       expect(await gw.app.eventLog.takeJob()).toBeNull();
@@ -84,9 +66,9 @@ describe.each(STORES)('sessions (%s)', (store) => {
 
   describe('a request subscription', () => {
     it('gets only its request’s events and completes after RUN_FINISHED; another completes after RUN_FAILED', async () => {
-      const gw = await gateway(store);
-      const sessionId = await newSession(gw);
-      const c = client(gw);
+      const gw = await gatewayForTest(store);
+      const sessionId = await startedSession(gw.url);
+      const c = wsClientForTest(gw.wsUrl);
       const finished = subscribe(c, AGENT_PROGRESS, { sessionId, requestId: 'r1' });
       const failed = subscribe(c, AGENT_PROGRESS, { sessionId, requestId: 'r2' });
       const all = subscribe(c, AGENT_PROGRESS, { sessionId });
@@ -106,10 +88,10 @@ describe.each(STORES)('sessions (%s)', (store) => {
     });
 
     it('of a request that already finished replays it and completes', async () => {
-      const gw = await gateway(store);
-      const sessionId = await newSession(gw);
+      const gw = await gatewayForTest(store);
+      const sessionId = await startedSession(gw.url);
       await publish(gw, { sessionId, requestId: 'done', event: { runFinished: { result: 'ok' } } });
-      const late = subscribe(client(gw), AGENT_PROGRESS, { sessionId, requestId: 'done' });
+      const late = subscribe(wsClientForTest(gw.wsUrl), AGENT_PROGRESS, { sessionId, requestId: 'done' });
       expect(await late.done).toBe('complete');
       expect(late.events.map((e) => e['type'])).toEqual(['RUN_FINISHED']);
     });
@@ -117,10 +99,10 @@ describe.each(STORES)('sessions (%s)', (store) => {
 
   describe('endSession', () => {
     it('delivers SESSION_ENDED, completes every subscription of the session and deletes its history and record', async () => {
-      const gw = await gateway(store);
-      const sessionId = await newSession(gw);
-      const other = await newSession(gw);
-      const c = client(gw);
+      const gw = await gatewayForTest(store);
+      const sessionId = await startedSession(gw.url);
+      const other = await startedSession(gw.url);
+      const c = wsClientForTest(gw.wsUrl);
       const whole = subscribe(c, AGENT_PROGRESS, { sessionId });
       const request = subscribe(c, AGENT_PROGRESS, { sessionId, requestId: 'r1' });
       const untouched = subscribe(c, AGENT_PROGRESS, { sessionId: other });
@@ -145,9 +127,9 @@ describe.each(STORES)('sessions (%s)', (store) => {
 
   describe('idle sessions expire', () => {
     it('after SESSION_TTL without events: subscriptions complete with SESSION_ENDED (EXPIRED), the session is gone', async () => {
-      const gw = await gateway(store, { sessionTtlMs: 600, idleCheckMs: 100 });
-      const sessionId = await newSession(gw);
-      const sub = subscribe(client(gw), AGENT_PROGRESS, { sessionId });
+      const gw = await gatewayForTest(store, { sessionTtlMs: 600, idleCheckMs: 100 });
+      const sessionId = await startedSession(gw.url);
+      const sub = subscribe(wsClientForTest(gw.wsUrl), AGENT_PROGRESS, { sessionId });
       expect(await sub.done).toBe('complete');
       expect(sub.events.at(-1)).toMatchObject({ type: 'SESSION_ENDED', reason: 'EXPIRED', ephemeral: true });
       expect((await graphql(gw.url, SESSION, { id: sessionId })).data?.['session']).toBeNull();
@@ -161,8 +143,8 @@ describe.each(STORES)('sessions (%s)', (store) => {
 
   describe('isolation: a user reaches only their own sessions', () => {
     it('another user cannot read, subscribe to (WebSocket or SSE), submit to or end it, and it is left untouched', async () => {
-      const gw = await gateway(store);
-      const sessionId = await newSession(gw, 'alice');
+      const gw = await gatewayForTest(store);
+      const sessionId = await startedSession(gw.url, 'alice');
       await publish(gw, { sessionId, event: { progress: { percent: 50 } } });
 
       expect((await graphql(gw.url, SESSION, { id: sessionId }, 'bob')).data?.['session']).toBeNull();
@@ -170,7 +152,7 @@ describe.each(STORES)('sessions (%s)', (store) => {
       expect(errorCodes(await graphql(gw.url, SUBMIT_REQUEST, { sessionId, input: {} }, 'bob'))).toEqual(['SESSION_NOT_FOUND']);
       expect(errorCodes(await graphql(gw.url, END_SESSION, { sessionId }, 'bob'))).toEqual(['SESSION_NOT_FOUND']);
       // A refused subscription ends after its error (graphql-ws sends it as a result, then completes).
-      const ws = subscribe(client(gw, 'bob'), AGENT_PROGRESS, { sessionId });
+      const ws = subscribe(wsClientForTest(gw.wsUrl, 'bob'), AGENT_PROGRESS, { sessionId });
       await ws.done;
       expect(errorCodes(ws.errors)).toEqual(['SESSION_NOT_FOUND']);
       expect(ws.events).toEqual([]);
@@ -192,9 +174,9 @@ describe.each(STORES)('sessions (%s)', (store) => {
 
   describe('bad input gets a coded error and changes nothing', () => {
     it('over HTTP: malformed documents, unknown fields, bad variables, unsafe ids, bad cursors, oversized events', async () => {
-      const gw = await gateway(store, { maxEventBytes: 2048 });
-      const sessionId = await newSession(gw);
-      const control = subscribe(client(gw), AGENT_PROGRESS, { sessionId });
+      const gw = await gatewayForTest(store, { maxEventBytes: 2048 });
+      const sessionId = await startedSession(gw.url);
+      const control = subscribe(wsClientForTest(gw.wsUrl), AGENT_PROGRESS, { sessionId });
       await control.count(1);
       const post = (query: string, variables = {}) => graphql(gw.url, query, variables);
       const cases: [string, Promise<unknown>][] = [
@@ -223,9 +205,9 @@ describe.each(STORES)('sessions (%s)', (store) => {
     });
 
     it('over WebSocket: malformed documents and bad cursors fail that operation only; a malformed identity is refused (4403)', async () => {
-      const gw = await gateway(store);
-      const sessionId = await newSession(gw);
-      const c = client(gw);
+      const gw = await gatewayForTest(store);
+      const sessionId = await startedSession(gw.url);
+      const c = wsClientForTest(gw.wsUrl);
       const control = subscribe(c, AGENT_PROGRESS, { sessionId });
       await control.count(1);
       for (const [code, query, variables] of [

@@ -1,22 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
-import { graphql, subscribe, wsClient, type Collected } from '../support/clients.js';
-import { startGateway, STORES, type Store, type TestGateway } from '../support/gateway.js';
+import { graphql, startedSession, subscribe, wsClient, type Collected } from '../support/clients.js';
+import { gatewayForTest, STORES, type TestGateway } from '../support/gateway.js';
 import { AGENT_PROGRESS, PUBLISH, START_SESSION } from '../support/operations.js';
-
-async function gateway(store: Store): Promise<TestGateway> {
-  const gw = await startGateway({ store, redisUrl: inject('redisUrl') });
-  onTestFinished(() => gw.stop());
-  return gw;
-}
-
-async function newSession(gw: TestGateway, userId = 'alice'): Promise<string> {
-  const sessionId = `s-${randomUUID()}`;
-  const result = await graphql(gw.url, START_SESSION, { sessionId }, userId);
-  expect(result.errors).toBeUndefined();
-  return sessionId;
-}
 
 function progress(gw: TestGateway, sessionId: string, percent: number) {
   return graphql(gw.url, PUBLISH, { sessionId, event: { progress: { percent } } });
@@ -24,8 +11,8 @@ function progress(gw: TestGateway, sessionId: string, percent: number) {
 
 describe.each(STORES)('subscribe semantics (%s)', (store) => {
   it('replays history, then continues live, in seq order', async () => {
-    const gw = await gateway(store);
-    const sessionId = await newSession(gw);
+    const gw = await gatewayForTest(store);
+    const sessionId = await startedSession(gw.url);
     await progress(gw, sessionId, 10);
     const client = wsClient(gw.wsUrl);
     onTestFinished(() => client.dispose());
@@ -41,8 +28,8 @@ describe.each(STORES)('subscribe semantics (%s)', (store) => {
   });
 
   it('20 subscribers joining while a publisher publishes each receive every event after their start exactly once, in order', async () => {
-    const gw = await gateway(store);
-    const sessionId = await newSession(gw);
+    const gw = await gatewayForTest(store);
+    const sessionId = await startedSession(gw.url);
     const total = 200;
     const subscribers: { after: number | undefined; sub: Collected }[] = [];
     const clients = Array.from({ length: 20 }, () => wsClient(gw.wsUrl));

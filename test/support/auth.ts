@@ -4,7 +4,7 @@ import { createClient } from 'graphql-ws';
 import { SignJWT, type JWK } from 'jose';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
-import type { GraphQLResponse } from './clients.js';
+import { sseMessages, type GraphQLResponse } from './clients.js';
 import type { TestGateway } from './gateway.js';
 
 /** Secrets of the authenticated test gateways (each at least 32 characters, as loadConfig demands). */
@@ -155,20 +155,10 @@ export async function overSse(
       const json = (response.headers.get('content-type') ?? '').includes('json') && text !== '';
       return { status: response.status, results: json ? [JSON.parse(text) as GraphQLResponse] : [] };
     }
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event === 'complete') return { status: response.status, results };
-        if (event === 'next' && data) results.push(JSON.parse(data) as GraphQLResponse);
-        if (results.length >= stopAfter) return { status: response.status, results };
-      }
+    for await (const { event, data } of sseMessages(response)) {
+      if (event === 'complete') return { status: response.status, results };
+      if (event === 'next' && data) results.push(JSON.parse(data) as GraphQLResponse);
+      if (results.length >= stopAfter) return { status: response.status, results };
     }
     return { status: response.status, results };
   } finally {

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
+import { expect, onTestFinished } from 'vitest';
+import { START_SESSION } from './operations.js';
 import WebSocket from 'ws';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -24,6 +27,20 @@ export async function graphql<T = Record<string, any>>(
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GraphQLResponse<T>;
+}
+
+/** Inside a test: a graphql-ws client as `userId`, disposed when the test finishes. */
+export function wsClientForTest(wsUrl: string, userId = 'alice'): Client {
+  const client = wsClient(wsUrl, userId);
+  onTestFinished(() => client.dispose());
+  return client;
+}
+
+/** Inside a test: starts a session with a fresh id as `userId` on the gateway at `url`; fails the test if refused. */
+export async function startedSession(url: string, userId = 'alice'): Promise<string> {
+  const sessionId = `s-${randomUUID()}`;
+  expect((await graphql(url, START_SESSION, { sessionId }, userId)).errors).toBeUndefined();
+  return sessionId;
 }
 
 export function wsClient(wsUrl: string, userId = 'alice'): Client {
@@ -116,6 +133,21 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
   return collected;
 }
 
+/** The messages of an SSE response body, as their `event:` and (single-line) `data:` fields. */
+export async function* sseMessages(response: Response): AsyncGenerator<{ event: string | undefined; data: string | undefined }> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      yield { event: /^event: (.*)$/m.exec(block)?.[1], data: /^data: (.*)$/m.exec(block)?.[1] };
+    }
+  }
+}
+
 /** Subscribes over Yoga's SSE transport (`Accept: text/event-stream`), as `userId` (or with the given headers). */
 export function subscribeSse<T = Record<string, any>>(
   url: string,
@@ -135,23 +167,13 @@ export function subscribeSse<T = Record<string, any>>(
         body: JSON.stringify({ query, variables }),
         signal: abort.signal,
       });
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event === 'complete') return collected.end('complete');
-          if (!data) continue;
-          const result = JSON.parse(data) as GraphQLResponse<Record<string, T>>;
-          if (result.errors) collected.fail(result.errors);
-          const root = result.data ? Object.values(result.data)[0] : undefined;
-          if (root) collected.push(root);
-        }
+      for await (const { event, data } of sseMessages(response)) {
+        if (event === 'complete') return collected.end('complete');
+        if (!data) continue;
+        const result = JSON.parse(data) as GraphQLResponse<Record<string, T>>;
+        if (result.errors) collected.fail(result.errors);
+        const root = result.data ? Object.values(result.data)[0] : undefined;
+        if (root) collected.push(root);
       }
       collected.end('complete');
     } catch {

@@ -71,6 +71,13 @@ export async function startGateway({ store, redisUrl, config = {}, spanExporter 
   };
 }
 
+/** Inside a test: a gateway on `store` (the run's Redis for 'redis'), stopped when the test finishes. */
+export async function gatewayForTest(store: Store, config: Partial<GatewayConfig> = {}): Promise<TestGateway> {
+  const gw = await startGateway({ store, redisUrl: inject('redisUrl'), config });
+  onTestFinished(() => gw.stop());
+  return gw;
+}
+
 /**
  * Inside a test: a gateway on the run's Redis and an ioredis client on the same server, both disposed when the
  * test finishes.
