@@ -21,6 +21,7 @@ import { useErrorCodes } from './plugins/use-error-codes.js';
 import { useErrorLogging } from './plugins/use-error-logging.js';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
+import { useSseUpdates } from './plugins/use-sse-updates.js';
 import { useTracing } from './plugins/use-tracing.js';
 import type { GatewayContext } from './schema/context.js';
 import { schema } from './schema/index.js';
@@ -110,6 +111,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       !config.introspection && useDisableIntrospection(),
       // Last, so it counts executions however the plugins before it wrap them.
       useDrain(drain),
+      // After useDrain, which refuses new requests (these too) while draining; streams already open end on drain.
+      useSseUpdates(services, drain.signal),
     ],
   });
 

@@ -1,11 +1,9 @@
-import { followSession, type FollowItem } from '../progress/follow-session.js';
-import { observeSubscription } from '../progress/observe-subscription.js';
+import type { FollowItem } from '../progress/follow-session.js';
 import { builder } from './builder.js';
 import { AgentEvent } from './events.js';
+import { followProgress, PAGE_SIZE } from './follow-progress.js';
 import { afterSeq, checkCursor, ownSession, safeId } from './session-access.js';
 
-/** Events read from history per round trip, for replays and queries. */
-const PAGE_SIZE = 500;
 const MAX_QUERY_EVENTS = 1_000;
 
 builder.queryField('agentEvents', (t) =>
@@ -49,27 +47,7 @@ builder.subscriptionField('agentProgress', (t) =>
       requestId: t.arg.id(),
       after: t.arg.id({ description: 'The id of the last event you have, to resume right after it.' }),
     },
-    subscribe: async (_root, args, context) => {
-      const { ref } = await ownSession(context, args.sessionId);
-      const requestId = args.requestId == null ? undefined : safeId(args.requestId, 'requestId');
-      const after = afterSeq(args.after);
-      const { config, eventLog, metrics, log } = context.services;
-      const { principal } = context;
-      // Refuse a bad cursor up front, as a subscription error rather than an event.
-      checkCursor(await eventLog.read(ref, after ?? 0, 1), after);
-      // graphql-ws operations run with the socket in their context; the others arrive over an HTTP stream.
-      const transport = 'socket' in context ? 'ws' : 'sse';
-      return followSession(eventLog, ref, {
-        ...(after === undefined ? {} : { afterSeq: after }),
-        ...(requestId === undefined ? {} : { requestId }),
-        pageSize: PAGE_SIZE,
-        maxBuffered: config.subscriberBuffer,
-        idleCheckMs: config.idleCheckMs,
-        // No stream outlives its credential: WebSockets are closed then (4101); SSE streams end with an error.
-        ...('expiresAt' in principal && principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
-        observer: observeSubscription(metrics, transport, log.child({ sessionId: ref.sessionId, requestId })),
-      });
-    },
+    subscribe: (_root, args, context) => followProgress(context, args),
     resolve: (item: FollowItem) => {
       if ('error' in item) throw item.error;
       return item;

@@ -278,9 +278,18 @@ describe('APISIX configuration (deploy/apisix)', () => {
     expect(upstreamOf(sse)).toBe(upstreamOf(routeById('graphql')));
   });
 
-  it('exposes nothing but /graphql, with keys and plugins APISIX knows', () => {
+  it('sends EventSource streams (/updates/…) through a GET-only route with response buffering off', () => {
+    const updates = routeById('updates-sse');
+    expect(updates['uri']).toBe('/updates/*');
+    expect(updates['methods']).toEqual(['GET']);
+    expect(updates['plugins']['proxy-buffering']).toEqual({ disable_proxy_buffering: true });
+    expect(updates['plugins']['limit-conn']).toEqual(routeById('graphql')['plugins']['limit-conn']);
+    expect(upstreamOf(updates)).toBe(upstreamOf(routeById('graphql')));
+  });
+
+  it('exposes nothing but /graphql and /updates/…, with keys and plugins APISIX knows', () => {
     for (const route of routes) {
-      expect([route['uri'], ...(route['uris'] ?? [])].filter(Boolean)).toEqual([GRAPHQL_PATH]);
+      expect([route['uri'], ...(route['uris'] ?? [])].filter(Boolean)).toEqual([route['id'] === 'updates-sse' ? '/updates/*' : GRAPHQL_PATH]);
       expect(Object.keys(route).filter((key) => !ROUTE_KEYS.includes(key))).toEqual([]);
       for (const plugin of Object.keys(route['plugins'] ?? {})) expect(apisixConfig['plugins']).toContain(plugin);
       const limit = route['plugins']['limit-conn'] as Yaml;

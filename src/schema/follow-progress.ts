@@ -1,0 +1,40 @@
+import { followSession, type FollowItem } from '../progress/follow-session.js';
+import { observeSubscription } from '../progress/observe-subscription.js';
+import type { GatewayContext } from './context.js';
+import { afterSeq, checkCursor, ownSession, safeId } from './session-access.js';
+
+/** Events read from history per round trip, for replays and queries. */
+export const PAGE_SIZE = 500;
+
+export interface ProgressArgs {
+  sessionId: string | number;
+  requestId?: string | number | null | undefined;
+  after?: string | number | null | undefined;
+}
+
+/**
+ * What `agentProgress` streams, on any transport: the caller's own session, its history after `after`, then live.
+ * Refuses up front (throws a coded error) a session that is not the caller's, a bad id or a bad or expired cursor;
+ * afterwards errors arrive as a `{ error }` item that ends the stream.
+ */
+export async function followProgress(context: GatewayContext, args: ProgressArgs): Promise<AsyncIterableIterator<FollowItem>> {
+  const { ref } = await ownSession(context, args.sessionId);
+  const requestId = args.requestId == null ? undefined : safeId(args.requestId, 'requestId');
+  const after = afterSeq(args.after);
+  const { config, eventLog, metrics, log } = context.services;
+  const { principal } = context;
+  // Refuse a bad cursor up front, as a subscription error rather than an event.
+  checkCursor(await eventLog.read(ref, after ?? 0, 1), after);
+  // graphql-ws operations run with the socket in their context; the others arrive over an HTTP stream (SSE).
+  const transport = 'socket' in context ? 'ws' : 'sse';
+  return followSession(eventLog, ref, {
+    ...(after === undefined ? {} : { afterSeq: after }),
+    ...(requestId === undefined ? {} : { requestId }),
+    pageSize: PAGE_SIZE,
+    maxBuffered: config.subscriberBuffer,
+    idleCheckMs: config.idleCheckMs,
+    // No stream outlives its credential: WebSockets are closed then (4101); SSE streams end with an error.
+    ...('expiresAt' in principal && principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
+    observer: observeSubscription(metrics, transport, log.child({ sessionId: ref.sessionId, requestId })),
+  });
+}
