@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { channelKey } from '../../src/bus/redis-keys.js';
 import { graphql, subscribe, wsClient } from '../support/clients.js';
 import { startGateway } from '../support/gateway.js';
+import { startRedisServer } from '../support/redis-server.js';
 import { AGENT_PROGRESS, PUBLISH, START_SESSION } from '../support/operations.js';
 
 describe('the live feed skips (Redis drops the gateway pub/sub connection)', () => {
   it('the gap is noticed by seq and filled from history: every event exactly once, in order, including the last', async () => {
-    const redisUrl = inject('redisUrl');
+    // A private redis-server: CLIENT KILL below would cut the pub/sub connections of every other test's gateway too.
+    const server = await startRedisServer();
+    onTestFinished(() => server.stop());
+    const redisUrl = server.url;
     const gw = await startGateway({ store: 'redis', redisUrl });
     onTestFinished(() => gw.stop());
     const redis = new Redis(redisUrl);

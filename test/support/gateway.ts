@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { inject, onTestFinished } from 'vitest';
@@ -56,7 +57,15 @@ export async function startGateway({ store, redisUrl, config = {}, spanExporter 
     },
   });
   const app = await buildApp(
-    { ...DEFAULT_CONFIG, host: '127.0.0.1', port: 0, ...config, redisUrl: store === 'redis' ? redisUrl : undefined },
+    {
+      ...DEFAULT_CONFIG,
+      host: '127.0.0.1',
+      port: 0,
+      // Its own job queue: tests share the run's Redis, and one test must never pop another's jobs.
+      requestQueueKey: `queue:test-${randomUUID()}`,
+      ...config,
+      redisUrl: store === 'redis' ? redisUrl : undefined,
+    },
     { log: pino({ level: 'debug' }, sink), ...(spanExporter ? { spanExporter } : {}) },
   );
   const port = await app.start();
