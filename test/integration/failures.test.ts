@@ -12,6 +12,7 @@ import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js
 import { AGENT_PROGRESS, PUBLISH, START_SESSION } from '../support/operations.js';
 import { startRedisServer } from '../support/redis-server.js';
 import { ResumingSubscriber, type ProgressEvent } from '../support/resuming-subscriber.js';
+import { Waiters } from '../support/waiters.js';
 
 /**
  * Failures with real processes: gateways spawned as `npm start` runs them, a real redis-server killed and restarted.
@@ -57,7 +58,7 @@ class Publisher {
   readonly attempts: Attempt[] = [];
   failure: Error | undefined;
   readonly done: Promise<void>;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
 
   constructor(
     private readonly url: () => string,
@@ -98,23 +99,13 @@ class Publisher {
   }
 
   private notify() {
-    for (const waiter of this.waiters) waiter();
+    this.waiters.notify();
   }
 
   until(ready: (publisher: this) => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const settle = (then: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        then();
-      };
-      const check = () => {
-        if (this.failure) return settle(() => reject(this.failure));
-        if (ready(this)) settle(resolve);
-      };
-      const timer = setTimeout(() => settle(() => reject(new Error(`timed out waiting for ${what}: ${this.attempts.length} attempts`))), timeoutMs);
-      this.waiters.add(check);
-      check();
+    return this.waiters.until(() => (this.failure ? { error: this.failure } : ready(this) ? { value: undefined } : undefined), {
+      ms: timeoutMs,
+      message: () => `timed out waiting for ${what}: ${this.attempts.length} attempts`,
     });
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { expect, onTestFinished } from 'vitest';
 import { START_SESSION } from './operations.js';
+import { Waiters } from './waiters.js';
 import WebSocket from 'ws';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -54,7 +55,7 @@ export class Collected<T = Record<string, any>> {
   readonly events: T[] = [];
   readonly errors: { message: string; extensions?: Record<string, unknown> }[] = [];
   outcome: Outcome | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
   readonly done: Promise<Outcome>;
   private finish!: (outcome: Outcome) => void;
   unsubscribe: () => void = () => {};
@@ -80,25 +81,15 @@ export class Collected<T = Record<string, any>> {
   }
 
   private notify() {
-    for (const waiter of this.waiters) waiter();
+    this.waiters.notify();
   }
 
   /** Resolves once `ready()` holds; rejects if the subscription ends first or `timeoutMs` passes (a stuck test). */
   until(ready: (collected: this) => boolean, what = 'condition', timeoutMs = 20_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (ready(this)) return settle(resolve);
-        if (this.outcome) settle(() => reject(new Error(`ended (${this.outcome}) before ${what}: ${this.summary()}`)));
-      };
-      const timer = setTimeout(() => settle(() => reject(new Error(`timed out waiting for ${what}: ${this.summary()}`))), timeoutMs);
-      const settle = (then: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        then();
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return this.waiters.until(
+      () => (ready(this) ? { value: undefined } : this.outcome ? { error: new Error(`ended (${this.outcome}) before ${what}: ${this.summary()}`) } : undefined),
+      { ms: timeoutMs, message: () => `timed out waiting for ${what}: ${this.summary()}` },
+    );
   }
 
   count(n: number): Promise<void> {

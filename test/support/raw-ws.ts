@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { Waiters } from './waiters.js';
 
 /** The subprotocol graphql-ws speaks. */
 export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
@@ -33,7 +34,7 @@ export class RawWs {
   /** Resolves when the socket has closed, whoever closed it. Never rejects. */
   readonly closed: Promise<CloseInfo>;
   closeInfo: CloseInfo | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
 
   private constructor(readonly socket: WebSocket) {
     this.closed = new Promise((resolve) => {
@@ -98,24 +99,13 @@ export class RawWs {
    * The first message from index `from` on that matches, or the close if the socket closes before one arrives.
    */
   until(match: (message: ServerMessage) => boolean, what: string, from = 0, timeoutMs = 15_000): Promise<ServerMessage | CloseInfo> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.received.slice(from).find(match);
-        if (found) return settle(() => resolve(found));
-        if (this.closeInfo) settle(() => resolve(this.closeInfo!));
-      };
-      const timer = setTimeout(
-        () => settle(() => reject(new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.received).slice(0, 500)}`))),
-        timeoutMs,
-      );
-      const settle = (then: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        then();
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return this.waiters.until<ServerMessage | CloseInfo>(
+      () => {
+        const found = this.received.slice(from).find(match) ?? this.closeInfo;
+        return found ? { value: found } : undefined;
+      },
+      { ms: timeoutMs, message: () => `timed out waiting for ${what}; received ${JSON.stringify(this.received).slice(0, 500)}` },
+    );
   }
 
   /** Drops the TCP connection without a close frame: what a crashed tab or a cut network looks like. */
@@ -130,6 +120,6 @@ export class RawWs {
   }
 
   private notify() {
-    for (const waiter of [...this.waiters]) waiter();
+    this.waiters.notify();
   }
 }

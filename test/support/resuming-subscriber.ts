@@ -1,6 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { AGENT_PROGRESS } from './operations.js';
+import { Waiters } from './waiters.js';
 
 export type ProgressEvent = Record<string, any> & { id: string; seq: number };
 
@@ -21,7 +22,7 @@ export class ResumingSubscriber {
   completed = false;
   private client: Client | undefined;
   private disposed = false;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Waiters();
 
   constructor(
     private readonly urls: string[],
@@ -79,25 +80,20 @@ export class ResumingSubscriber {
   }
 
   private notify() {
-    for (const waiter of this.waiters) waiter();
+    this.waiters.notify();
   }
 
   /** Resolves once `ready()` holds; rejects on an error, a completion, or after `timeoutMs` (a stuck test). */
   until(ready: (subscriber: this) => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const settle = (then: () => void) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        then();
-      };
-      const check = () => {
-        if (ready(this)) return settle(resolve);
-        if (this.errors.length > 0 || this.completed) settle(() => reject(new Error(`before ${what}: ${this.summary()}`)));
-      };
-      const timer = setTimeout(() => settle(() => reject(new Error(`timed out waiting for ${what}: ${this.summary()}`))), timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
+    return this.waiters.until(
+      () =>
+        ready(this)
+          ? { value: undefined }
+          : this.errors.length > 0 || this.completed
+            ? { error: new Error(`before ${what}: ${this.summary()}`) }
+            : undefined,
+      { ms: timeoutMs, message: () => `timed out waiting for ${what}: ${this.summary()}` },
+    );
   }
 
   async dispose(): Promise<void> {
