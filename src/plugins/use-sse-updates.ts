@@ -5,13 +5,14 @@ import { eventJson } from '../events/event-json.js';
 import type { FollowItem } from '../progress/follow-session.js';
 import type { GatewayServices } from '../schema/context.js';
 import { followProgress } from '../schema/follow-progress.js';
+import { KEEP_ALIVE_MS } from '../ws/graphql-ws.js';
 import { shuttingDown } from './use-drain.js';
 
 /** `/updates/{sessionId}` or `/updates/{sessionId}/{requestId}`. */
 const UPDATES_PATH = /^\/updates\/([^/]+)(?:\/([^/]+))?\/?$/;
 
-/** A comment line this often keeps proxies and load balancers from closing a quiet stream. */
-export const SSE_HEARTBEAT_MS = 12_000;
+/** A comment line this often keeps proxies and load balancers from closing a quiet stream: the WebSocket ping interval. */
+export const SSE_HEARTBEAT_MS = KEEP_ALIVE_MS;
 
 /** How long an EventSource waits before reconnecting after the stream broke (the SSE `retry:` field). */
 export const SSE_RETRY_MS = 1_000;
