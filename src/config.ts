@@ -17,6 +17,13 @@ export interface GatewayConfig {
   historyMaxEvents: number;
   /** `MAX_EVENT_BYTES`: largest event (JSON) accepted from agents. @default 65536 */
   maxEventBytes: number;
+  /** `MAX_PUBLISH_BATCH`: most events one `publishAgentEvents` call (or `apg_publish_batch`) may carry. @default 100 */
+  maxPublishBatch: number;
+  /**
+   * `IDEMPOTENCY_WINDOW_SECONDS`: how long a publish's idempotency key is remembered; a retry with the same key
+   * within it answers the original event(s) instead of appending again. @default 600
+   */
+  idempotencyWindowMs: number;
   /** `REQUEST_QUEUE_KEY`: Redis list that `submitRequest` pushes jobs onto. @default 'queue:agent-requests' */
   requestQueueKey: string;
   /** `IDLE_CHECK_SECONDS`: how often a quiet subscription checks that its session has not expired. @default 30 */
@@ -123,6 +130,8 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   sessionTtlMs: 86_400_000,
   historyMaxEvents: 10_000,
   maxEventBytes: 65_536,
+  maxPublishBatch: 100,
+  idempotencyWindowMs: 600_000,
   requestQueueKey: 'queue:agent-requests',
   idleCheckMs: 30_000,
   subscriberBuffer: 1_000,
@@ -214,6 +223,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
     sessionTtlMs: Math.round(numeric(env, 'SESSION_TTL_SECONDS', DEFAULT_CONFIG.sessionTtlMs / 1000, { min: MIN_SECONDS }) * 1000),
     historyMaxEvents: numeric(env, 'HISTORY_MAX_EVENTS', DEFAULT_CONFIG.historyMaxEvents, { integer: true, min: 1 }),
     maxEventBytes,
+    maxPublishBatch: numeric(env, 'MAX_PUBLISH_BATCH', DEFAULT_CONFIG.maxPublishBatch, { integer: true, min: 1, max: 1_000 }),
+    idempotencyWindowMs: Math.round(
+      numeric(env, 'IDEMPOTENCY_WINDOW_SECONDS', DEFAULT_CONFIG.idempotencyWindowMs / 1000, { min: MIN_SECONDS }) * 1000,
+    ),
     requestQueueKey: env['REQUEST_QUEUE_KEY'] || DEFAULT_CONFIG.requestQueueKey,
     idleCheckMs: Math.round(numeric(env, 'IDLE_CHECK_SECONDS', DEFAULT_CONFIG.idleCheckMs / 1000, { min: MIN_SECONDS }) * 1000),
     subscriberBuffer: numeric(env, 'SUBSCRIBER_BUFFER', DEFAULT_CONFIG.subscriberBuffer, { integer: true, min: 1 }),

@@ -21,6 +21,13 @@ export const ErrorCode = {
   SESSION_ID_TAKEN: 'SESSION_ID_TAKEN',
   /** An event exceeds `MAX_EVENT_BYTES`. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A `publishAgentEvents` batch holds more than `MAX_PUBLISH_BATCH` events. Split it. */
+  BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
+  /**
+   * The idempotency key was used within `IDEMPOTENCY_WINDOW_SECONDS` for a different event (or batch) on this
+   * session. A retry must resend exactly what it first sent; new events need a new key.
+   */
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   /** The `after` cursor is not one this session ever issued. */
   INVALID_CURSOR: 'INVALID_CURSOR',
   /**
@@ -53,6 +60,8 @@ export const ErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** HTTP 406: the `Accept` header allows none of the response types this request could have. */
   NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
+  /** HTTP 404: no such file under `/console` (or the console was not built: `npm run build:console`). */
+  NOT_FOUND: 'NOT_FOUND',
   /** The document nests selections deeper than `MAX_QUERY_DEPTH`. */
   QUERY_TOO_DEEP: 'QUERY_TOO_DEEP',
   /** An operation uses more than `MAX_QUERY_ALIASES` aliases. */

@@ -23,6 +23,7 @@ export interface GatewayMetrics {
   eventsDelivered: Counter<'transport'>;
   eventsReplayed: Counter<'reason'>;
   publishesRateLimited: Counter;
+  publishesReplayed: Counter;
   deliveryLatency: Histogram;
   /** Reports a Redis connection at every scrape: 1 while `isReady()`, else 0. */
   watchRedisConnection(connection: string, isReady: () => boolean): void;
@@ -88,7 +89,12 @@ export function createMetrics(): GatewayMetrics {
     }),
     publishesRateLimited: new Counter({
       name: 'apg_publishes_rate_limited_total',
-      help: 'publishAgentEvent calls refused with RATE_LIMITED (PUBLISH_RATE_PER_SESSION); nothing was published.',
+      help: 'publishAgentEvent(s) calls refused with RATE_LIMITED (PUBLISH_RATE_PER_SESSION); nothing was published.',
+      registers,
+    }),
+    publishesReplayed: new Counter({
+      name: 'apg_publishes_replayed_total',
+      help: 'Publishes answered from an idempotency key (a retry of an earlier publish); nothing was appended again.',
       registers,
     }),
     deliveryLatency: new Histogram({

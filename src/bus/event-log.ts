@@ -19,6 +19,12 @@ export interface HistoryPage {
   lastSeq: number;
 }
 
+export interface Appended {
+  events: SessionEvent[];
+  /** True when an idempotency key answered an earlier publish of the same events: nothing new was appended. */
+  replayed: boolean;
+}
+
 /** Receives every message of a session's live feed, in publish order. */
 export type LiveListener = (event: SessionEvent) => void;
 
@@ -34,6 +40,13 @@ export interface EventLog {
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /** Appends an agent's event and publishes it; validates it as the raw-format function does. */
   append(ref: SessionRef, event: RawEvent): Promise<SessionEvent>;
+  /**
+   * Appends agent events atomically, with consecutive seqs and one timestamp, and publishes them in order (all or
+   * none; at most `maxPublishBatch`). With an idempotency key already used on this session within the window for
+   * the same events, appends nothing and answers the original events (`replayed`); for other events it throws
+   * `IDEMPOTENCY_KEY_REUSED`.
+   */
+  appendAll(ref: SessionRef, events: RawEvent[], idempotencyKey?: string): Promise<Appended>;
   /** Queues a job for the agents and logs its `REQUEST_QUEUED` event, atomically. */
   submitRequest(ref: SessionRef, queued: RawEvent, job: object): Promise<SessionEvent>;
   /** Publishes `SESSION_ENDED` with the next seq, then deletes the session and its history. */

@@ -1,14 +1,25 @@
 import { gatewayError } from '../errors.js';
 import { assertJsonWithin } from '../events/json-limits.js';
 import type { RawEvent, SessionEvent, SessionRef } from '../events/types.js';
+import { assertIdempotencyKey, eventsFingerprint } from '../events/idempotency.js';
 import { agentEventSchema, validateEvent } from '../events/validation.js';
 import { channelKey } from './redis-keys.js';
-import type { EventLog, HistoryPage, LiveListener, SessionRecord, StartSessionResult } from './event-log.js';
+import type { Appended, EventLog, HistoryPage, LiveListener, SessionRecord, StartSessionResult } from './event-log.js';
 
 export interface MemoryEventLogOptions {
   historyMaxEvents: number;
   sessionTtlMs: number;
   maxEventBytes: number;
+  maxPublishBatch: number;
+  idempotencyWindowMs: number;
+}
+
+/** What a publish with an idempotency key left behind, as the Redis Function keeps it. */
+interface IdempotencyRecord {
+  firstSeq: number;
+  timestamp: number;
+  fingerprint: string;
+  expiresAt: number;
 }
 
 interface MemorySession {
@@ -26,6 +37,8 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
   const sessions = new Map<string, MemorySession>();
   const listeners = new Map<string, Set<LiveListener>>();
   const jobs: Record<string, unknown>[] = [];
+  /** By `<sessionId> <key>`, in insertion order, which is expiry order: expired records are dropped from the front. */
+  const idempotencyRecords = new Map<string, IdempotencyRecord>();
 
   const sweep = setInterval(() => {
     for (const id of sessions.keys()) live(id);
@@ -62,6 +75,51 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
     return logged;
   }
 
+  function rememberedPublish(recordKey: string): IdempotencyRecord | undefined {
+    const now = Date.now();
+    for (const [key, record] of idempotencyRecords) {
+      if (record.expiresAt > now) break;
+      idempotencyRecords.delete(key);
+    }
+    return idempotencyRecords.get(recordKey);
+  }
+
+  // The same checks, in the same order, as the Redis Function: size, shape, idempotency key, then the session.
+  async function appendAll(ref: SessionRef, events: RawEvent[], idempotencyKey = ''): Promise<Appended> {
+    if (events.length === 0) throw gatewayError('BAD_USER_INPUT', 'a publish needs at least one event');
+    if (events.length > options.maxPublishBatch) {
+      throw gatewayError('BATCH_TOO_LARGE', `a batch holds at most ${options.maxPublishBatch} events, got ${events.length}`);
+    }
+    const valid = events.map((event, i) => {
+      const label = events.length > 1 ? `events[${i}]: ` : '';
+      assertJsonWithin(event, options.maxEventBytes, `${label}The event`);
+      const validation = validateEvent(event, agentEventSchema);
+      if (!validation.ok) throw gatewayError('BAD_USER_INPUT', label + validation.reason);
+      return validation.event;
+    });
+    const recordKey = `${ref.sessionId} ${idempotencyKey}`;
+    const fingerprint = idempotencyKey ? eventsFingerprint(valid.map((event) => JSON.stringify(event))) : '';
+    if (idempotencyKey) {
+      assertIdempotencyKey(idempotencyKey);
+      const seen = rememberedPublish(recordKey);
+      if (seen && seen.fingerprint !== fingerprint) {
+        throw gatewayError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for other events');
+      }
+      if (seen) {
+        const replayed = valid.map((event, i) => ({ sessionId: ref.sessionId, seq: seen.firstSeq + i, timestamp: seen.timestamp, ephemeral: false, event }));
+        return { events: replayed, replayed: true };
+      }
+    }
+    const session = owned(ref);
+    const now = Date.now();
+    const logged = valid.map((event) => append(ref, session, event, now));
+    if (idempotencyKey) {
+      const record = { firstSeq: logged[0]!.seq, timestamp: now, fingerprint, expiresAt: now + options.idempotencyWindowMs };
+      idempotencyRecords.set(recordKey, record);
+    }
+    return { events: logged, replayed: false };
+  }
+
   return {
     async startSession(ref, started): Promise<StartSessionResult> {
       const existing = live(ref.sessionId);
@@ -89,11 +147,10 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
     },
 
     async append(ref, event) {
-      assertJsonWithin(event, options.maxEventBytes, 'The event');
-      const validation = validateEvent(event, agentEventSchema);
-      if (!validation.ok) throw gatewayError('BAD_USER_INPUT', validation.reason);
-      return append(ref, owned(ref), validation.event);
+      return (await appendAll(ref, [event])).events[0]!;
     },
+
+    appendAll,
 
     async submitRequest(ref, queued, job) {
       const session = owned(ref);

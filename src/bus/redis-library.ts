@@ -6,11 +6,18 @@ import { ENVELOPE_FIELDS, VARIANTS, type FieldDefinition } from '../events/varia
 export const LIBRARY_NAME = 'agent_progress_gateway';
 
 /**
- * The function agents call to publish durably: `FCALL apg_publish 2 <streamKey> <sessionKey> <json>`.
+ * The function agents call to publish durably: `FCALL apg_publish 2 <streamKey> <sessionKey> <json> [<idempotencyKey>]`.
  * It validates the event, appends it to the session's stream and publishes it on the session's channel,
- * atomically, and answers `[seq, timestampMs]`.
+ * atomically, and answers `[seq, timestampMs]` — for a retried idempotency key, those of the original publish.
  */
 export const PUBLISH_FUNCTION = 'apg_publish';
+
+/**
+ * Several events at once, atomically, with consecutive seqs:
+ * `FCALL apg_publish_batch 2 <streamKey> <sessionKey> <idempotency key or ''> <json> <json> …`, answering
+ * `[firstSeq, timestampMs]`.
+ */
+export const PUBLISH_BATCH_FUNCTION = 'apg_publish_batch';
 
 /**
  * The same for the gateway's own `publishAgentEvent`. Its channel message is marked (`$gw`), as are those of the
@@ -22,6 +29,8 @@ export interface LibraryOptions {
   historyMaxEvents: number;
   sessionTtlMs: number;
   maxEventBytes: number;
+  maxPublishBatch: number;
+  idempotencyWindowMs: number;
 }
 
 type LuaFieldSpec = { kind: string; max?: number; required?: boolean };
@@ -57,6 +66,8 @@ local SPEC
 local MAX_LEN = ${options.historyMaxEvents}
 local TTL_MS = ${options.sessionTtlMs}
 local MAX_BYTES = ${options.maxEventBytes}
+local MAX_BATCH = ${options.maxPublishBatch}
+local IDEMPOTENCY_MS = ${options.idempotencyWindowMs}
 local INT_MAX = ${INT_MAX}
 local MAX_DEPTH = ${MAX_JSON_DEPTH}
 
@@ -185,14 +196,24 @@ local function channel_message(seq, ts, json, by_gateway)
   return string.match(json, '^(.*)}%s*$') .. ',"$seq":' .. seq .. ',"$ts":' .. ts .. (by_gateway and ',"$gw":true}' or '}')
 end
 
-local function append(stream, session, json, by_gateway)
-  local seq = last_seq(stream) + 1
+-- Appends the events with consecutive seqs and one timestamp, and publishes each; answers the first seq and the time.
+local function append_all(stream, session, jsons, by_gateway)
+  local first = last_seq(stream) + 1
   local ts = now_ms()
-  redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
+  local channel = channel_of(stream)
+  for i, json in ipairs(jsons) do
+    local seq = first + i - 1
+    redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
+    redis.call('PUBLISH', channel, channel_message(seq, ts, json, by_gateway))
+  end
   redis.call('HSET', session, 'updatedAt', ts)
   redis.call('PEXPIRE', stream, TTL_MS)
   redis.call('PEXPIRE', session, TTL_MS)
-  redis.call('PUBLISH', channel_of(stream), channel_message(seq, ts, json, by_gateway))
+  return first, ts
+end
+
+local function append(stream, session, json, by_gateway)
+  local seq, ts = append_all(stream, session, { json }, by_gateway)
   return { seq, ts }
 end
 
@@ -200,26 +221,79 @@ local function not_found()
   return redis.error_reply('SESSION_NOT_FOUND no such session')
 end
 
--- KEYS: stream, session. ARGV: event JSON. For agents (and, marked, for the gateway): validates, appends, publishes.
-local function publish_event(keys, args, by_gateway)
-  if #keys ~= 2 or #args ~= 1 then
-    return redis.error_reply('BAD_USER_INPUT usage: FCALL ${PUBLISH_FUNCTION} 2 <stream key> <session key> <event JSON>')
-  end
-  local json = args[1]
-  if #json > MAX_BYTES then return redis.error_reply('PAYLOAD_TOO_LARGE event exceeds ' .. MAX_BYTES .. ' bytes') end
+-- nil when the JSON is a valid agent event, else the error reply (its message prefixed by \`label\`).
+local function invalid_event_reply(json, label)
+  if #json > MAX_BYTES then return redis.error_reply('PAYLOAD_TOO_LARGE ' .. label .. 'event exceeds ' .. MAX_BYTES .. ' bytes') end
   -- Strict JSON: cjson otherwise accepts NaN, Infinity and hex numbers, which no JSON parser reads back.
   cjson.decode_invalid_numbers(false)
   cjson.decode_max_depth(MAX_DEPTH)
   local decoded, ev = pcall(cjson.decode, json)
-  if not decoded then return redis.error_reply('BAD_USER_INPUT event is not valid JSON') end
+  if not decoded then return redis.error_reply('BAD_USER_INPUT ' .. label .. 'event is not valid JSON') end
   local reason = lax_json_reason(json) or invalid_reason(ev, true)
-  if reason then return redis.error_reply('BAD_USER_INPUT ' .. reason) end
-  if not session_matches(keys[1], keys[2]) then return not_found() end
-  return append(keys[1], keys[2], json, by_gateway)
+  if reason then return redis.error_reply('BAD_USER_INPUT ' .. label .. reason) end
+  return nil
 end
 
-local function publish(keys, args) return publish_event(keys, args, false) end
-local function gateway_publish(keys, args) return publish_event(keys, args, true) end
+-- The record a publish leaves under its idempotency key: '<first seq>:<timestamp>:<sha1 of the events>'.
+local function idempotency_record_key(session, key) return 'idem:' .. string.sub(session, 9) .. ':' .. key end
+
+-- KEYS: stream, session. Validates every event, then either answers the publish an idempotency key already made
+-- (same events: its first seq and time, marked replayed) or appends and publishes them all, atomically.
+-- Answers { first seq, timestamp, replayed (0 or 1) }.
+local function publish_events(keys, jsons, key, by_gateway)
+  if #keys ~= 2 then return redis.error_reply('BAD_USER_INPUT usage: 2 keys, <stream key> <session key>') end
+  if #jsons == 0 then return redis.error_reply('BAD_USER_INPUT a publish needs at least one event') end
+  if #jsons > MAX_BATCH then
+    return redis.error_reply('BATCH_TOO_LARGE a batch holds at most ' .. MAX_BATCH .. ' events, got ' .. #jsons)
+  end
+  for i, json in ipairs(jsons) do
+    local invalid = invalid_event_reply(json, #jsons > 1 and ('events[' .. (i - 1) .. ']: ') or '')
+    if invalid then return invalid end
+  end
+  local record, fingerprint
+  if key ~= '' then
+    if #key > 128 or string.find(key, '[^%w_%.:%-]') then
+      return redis.error_reply('BAD_USER_INPUT idempotencyKey: 1 to 128 characters of A-Z a-z 0-9 _ . : -')
+    end
+    record = idempotency_record_key(keys[2], key)
+    fingerprint = redis.sha1hex(table.concat(jsons, '\\n'))
+    local seen = redis.call('GET', record)
+    if seen then
+      local first, ts, seen_fingerprint = string.match(seen, '^(%d+):(%d+):(%x+)$')
+      if seen_fingerprint ~= fingerprint then
+        return redis.error_reply('IDEMPOTENCY_KEY_REUSED this idempotency key was used for other events')
+      end
+      return { tonumber(first), tonumber(ts), 1 }
+    end
+  end
+  if not session_matches(keys[1], keys[2]) then return not_found() end
+  local first, ts = append_all(keys[1], keys[2], jsons, by_gateway)
+  if record then redis.call('SET', record, first .. ':' .. ts .. ':' .. fingerprint, 'PX', IDEMPOTENCY_MS) end
+  return { first, ts, 0 }
+end
+
+-- Agents get [seq, timestamp], as before idempotency keys existed: a replay answers the original pair.
+local function agent_reply(reply)
+  if type(reply) == 'table' and reply[3] ~= nil then return { reply[1], reply[2] } end
+  return reply
+end
+
+-- Agents: ARGV event JSON [, idempotency key].
+local function publish(keys, args)
+  if #args < 1 or #args > 2 then
+    return redis.error_reply('BAD_USER_INPUT usage: FCALL ${PUBLISH_FUNCTION} 2 <stream key> <session key> <event JSON> [<idempotency key>]')
+  end
+  return agent_reply(publish_events(keys, { args[1] }, args[2] or '', false))
+end
+
+-- Agents and (marked) the gateway: ARGV idempotency key ('' for none), event JSON, event JSON, …
+local function batch_args(args)
+  local jsons = {}
+  for i = 2, #args do jsons[i - 1] = args[i] end
+  return jsons
+end
+local function publish_batch(keys, args) return agent_reply(publish_events(keys, batch_args(args), args[1] or '', false)) end
+local function gateway_publish(keys, args) return publish_events(keys, batch_args(args), args[1] or '', true) end
 
 -- KEYS: stream, session. ARGV: user id, SESSION_STARTED JSON.
 -- Answers { 'CREATED' | 'EXISTING' | 'TAKEN', createdAt, updatedAt }.
@@ -257,6 +331,7 @@ local function end_session(keys, args)
 end
 
 redis.register_function('${PUBLISH_FUNCTION}', publish)
+redis.register_function('${PUBLISH_BATCH_FUNCTION}', publish_batch)
 redis.register_function('${GATEWAY_PUBLISH_FUNCTION}', gateway_publish)
 redis.register_function('apg_start_session', start_session)
 redis.register_function('apg_submit_request', submit_request)

@@ -6,7 +6,7 @@ import { anyEventSchema, validateEvent } from '../events/validation.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { parseChannelMessage } from './channel-message.js';
-import type { EventLog, HistoryPage, SessionRecord, StartSessionResult } from './event-log.js';
+import type { Appended, EventLog, HistoryPage, SessionRecord, StartSessionResult } from './event-log.js';
 import { buildLibrarySource, GATEWAY_PUBLISH_FUNCTION, type LibraryOptions } from './redis-library.js';
 import { channelKey, refOfChannel, sessionKey, streamKey } from './redis-keys.js';
 
@@ -18,6 +18,8 @@ export interface RedisEventLogOptions extends LibraryOptions {
 }
 
 type FunctionReply = [number, number];
+/** The publish functions' reply: first seq, timestamp, 1 when an idempotency key answered an earlier publish. */
+type PublishReply = [number, number, number];
 
 /** A command that gets no reply within this long (a half-open connection, a stalled Redis) fails with UNAVAILABLE. */
 const COMMAND_TIMEOUT_MS = 5_000;
@@ -179,6 +181,16 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     return gatewayError('UNAVAILABLE', 'The event store is unavailable; try again.');
   }
 
+  async function appendAll(ref: SessionRef, events: RawEvent[], idempotencyKey = ''): Promise<Appended> {
+    const jsons = events.map((event) => JSON.stringify(event));
+    const keys = [streamKey(ref), sessionKey(ref.sessionId)];
+    const [first, timestamp, replayed] = (await call(GATEWAY_PUBLISH_FUNCTION, keys, [idempotencyKey, ...jsons])) as PublishReply;
+    return {
+      events: events.map((event, i) => ({ sessionId: ref.sessionId, seq: first + i, timestamp, ephemeral: false, event })),
+      replayed: replayed === 1,
+    };
+  }
+
   function logged(ref: SessionRef, [seq, timestamp]: FunctionReply, event: RawEvent): SessionEvent {
     return { sessionId: ref.sessionId, seq, timestamp, ephemeral: false, event };
   }
@@ -221,9 +233,10 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     },
 
     async append(ref, event) {
-      const reply = await call(GATEWAY_PUBLISH_FUNCTION, [streamKey(ref), sessionKey(ref.sessionId)], [JSON.stringify(event)]);
-      return logged(ref, reply as FunctionReply, event);
+      return (await appendAll(ref, [event])).events[0]!;
     },
+
+    appendAll,
 
     async submitRequest(ref, queued, job) {
       const keys = [streamKey(ref), sessionKey(ref.sessionId), options.requestQueueKey];

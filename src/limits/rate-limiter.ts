@@ -8,8 +8,11 @@ export interface RateLimiterOptions {
 }
 
 export interface RateLimiter {
-  /** Takes a token from `key`'s bucket: 0 when there was one, else the milliseconds until there will be. */
-  take(key: string): number;
+  /**
+   * Takes `cost` tokens from `key`'s bucket: 0 when there were enough, else the milliseconds until there will be.
+   * A cost above the bucket size is charged as the full bucket, so a large batch waits for a full bucket, not forever.
+   */
+  take(key: string, cost?: number): number;
 }
 
 interface Bucket {
@@ -35,18 +38,19 @@ export function createRateLimiter({ ratePerSecond, burst, now = Date.now }: Rate
   }
 
   return {
-    take(key) {
+    take(key, cost = 1) {
+      const needed = Math.min(cost, burst);
       const time = now();
       if (buckets.size >= sweepAt) sweep(time);
       const bucket = buckets.get(key) ?? { tokens: burst, at: time };
       bucket.tokens = refilled(bucket, time);
       bucket.at = time;
       buckets.set(key, bucket);
-      if (bucket.tokens >= 1) {
-        bucket.tokens -= 1;
+      if (bucket.tokens >= needed) {
+        bucket.tokens -= needed;
         return 0;
       }
-      return Math.ceil((1 - bucket.tokens) / perMs);
+      return Math.ceil((needed - bucket.tokens) / perMs);
     },
   };
 }

@@ -15,12 +15,16 @@ interface Limits {
   historyMaxEvents: number;
   sessionTtlMs: number;
   maxEventBytes: number;
+  maxPublishBatch: number;
+  idempotencyWindowMs: number;
 }
 
 const DEFAULT_LIMITS: Limits = {
   historyMaxEvents: DEFAULT_CONFIG.historyMaxEvents,
   sessionTtlMs: DEFAULT_CONFIG.sessionTtlMs,
   maxEventBytes: DEFAULT_CONFIG.maxEventBytes,
+  maxPublishBatch: DEFAULT_CONFIG.maxPublishBatch,
+  idempotencyWindowMs: DEFAULT_CONFIG.idempotencyWindowMs,
 };
 
 interface Opened {
@@ -251,6 +255,75 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       const ref = await started(log, 'alice');
       await expectCode(log.append({ userId: 'bob', sessionId: ref.sessionId }, progress(1)), 'SESSION_NOT_FOUND');
       expect((await log.read(ref, 0, 100)).lastSeq).toBe(1);
+    });
+  });
+
+  describe('appendAll (batches and idempotency keys)', () => {
+    it('appends a batch with consecutive seqs and one timestamp, published in order', async () => {
+      const { log } = await store.open();
+      const ref = await started(log);
+      const received = collector();
+      onTestFinished(await log.listen(ref, received.listener));
+      const batch = [progress(10), { type: 'TEXT_MESSAGE_DELTA', messageId: 'm1', delta: 'Hel' }, progress(20)] satisfies RawEvent[];
+      const { events, replayed } = await log.appendAll(ref, batch);
+      expect(replayed).toBe(false);
+      expect(events.map((e) => [e.seq, e.event])).toEqual([[2, batch[0]], [3, batch[1]], [4, batch[2]]]);
+      expect(new Set(events.map((e) => e.timestamp)).size).toBe(1);
+      await received.seq(4);
+      expect(received.events).toEqual(events);
+      expect((await log.read(ref, 0, 100)).events.slice(1)).toEqual(events);
+    });
+
+    it('refuses the whole batch when one event is invalid or the batch is too large, appending nothing', async () => {
+      const { log } = await store.open({ maxPublishBatch: 3 });
+      const ref = await started(log);
+      await expect(log.appendAll(ref, [progress(1), { type: 'PROGRESS', percent: 101 }])).rejects.toMatchObject({
+        message: expect.stringMatching(/^events\[1\]: /),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+      await expectCode(log.appendAll(ref, [progress(1), progress(2), progress(3), progress(4)]), 'BATCH_TOO_LARGE');
+      await expectCode(log.appendAll(ref, []), 'BAD_USER_INPUT');
+      expect((await log.read(ref, 0, 100)).lastSeq).toBe(1);
+      expect((await log.appendAll(ref, [progress(1), progress(2), progress(3)])).events.map((e) => e.seq)).toEqual([2, 3, 4]);
+    });
+
+    it('answers a retry with the same key and events with the original seqs, appending and publishing nothing', async () => {
+      const { log, replica } = await store.open();
+      const ref = await started(log);
+      const received = collector();
+      onTestFinished(await log.listen(ref, received.listener));
+      const first = await log.appendAll(ref, [progress(1), progress(2)], 'retry-1');
+      // A retry may land on another replica.
+      const retry = await (await replica()).appendAll(ref, [progress(1), progress(2)], 'retry-1');
+      expect(retry).toEqual({ events: first.events, replayed: true });
+      const single = await log.appendAll(ref, [progress(3)], 'retry-2');
+      expect((await log.appendAll(ref, [progress(3)], 'retry-2')).events).toEqual(single.events);
+      await received.seq(4);
+      expect(received.events.map((e) => e.seq)).toEqual([2, 3, 4]);
+      expect((await log.read(ref, 0, 100)).lastSeq).toBe(4);
+    });
+
+    it('refuses a key reused for other events, and keys of a bad shape; keys are per session', async () => {
+      const { log } = await store.open();
+      const ref = await started(log);
+      const other = await started(log);
+      await log.appendAll(ref, [progress(1)], 'key-1');
+      await expectCode(log.appendAll(ref, [progress(2)], 'key-1'), 'IDEMPOTENCY_KEY_REUSED');
+      await expectCode(log.appendAll(ref, [progress(1), progress(1)], 'key-1'), 'IDEMPOTENCY_KEY_REUSED');
+      for (const key of ['has space', 'x'.repeat(129), 'ünï', 'a*b']) await expectCode(log.appendAll(ref, [progress(1)], key), 'BAD_USER_INPUT');
+      expect((await log.read(ref, 0, 100)).lastSeq).toBe(2);
+      expect((await log.appendAll(other, [progress(2)], 'key-1')).replayed).toBe(false);
+    });
+
+    it('forgets a key after the window: the same events then append again', async () => {
+      const { log } = await store.open({ idempotencyWindowMs: 100 });
+      const ref = await started(log);
+      await log.appendAll(ref, [progress(1)], 'short-lived');
+      // Each attempt inside the window is a harmless replay; the loop ends at the first real append.
+      let outcome;
+      do outcome = await log.appendAll(ref, [progress(1)], 'short-lived');
+      while (outcome.replayed);
+      expect(outcome.events.map((e) => e.seq)).toEqual([3]);
     });
   });
 

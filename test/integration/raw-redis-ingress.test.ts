@@ -229,6 +229,46 @@ const REJECTIONS: Rejection[] = [
   },
 ];
 
+describe('idempotency keys and batches on the raw path', () => {
+  const progress = (percent: number) => JSON.stringify({ type: 'PROGRESS', percent });
+
+  it('answers a retried FCALL apg_publish with the same key with the original [seq, ts], appending nothing', async () => {
+    const session = await openSession();
+    const sub = await follow(session);
+    const first = await session.redis.call('FCALL', 'apg_publish', 2, ...session.keys, progress(10), 'agent-7:step-3');
+    const retry = await session.redis.call('FCALL', 'apg_publish', 2, ...session.keys, progress(10), 'agent-7:step-3');
+    expect(retry).toEqual(first);
+    await expect(session.redis.call('FCALL', 'apg_publish', 2, ...session.keys, progress(11), 'agent-7:step-3')).rejects.toThrow(
+      /^IDEMPOTENCY_KEY_REUSED /,
+    );
+    await expect(session.redis.call('FCALL', 'apg_publish', 2, ...session.keys, progress(11), 'no spaces')).rejects.toThrow(/^BAD_USER_INPUT /);
+    const next = (await fcall(session.redis, session.keys, progress(20))) as number[];
+    expect(next[0]).toBe(3);
+    await sub.count(3);
+    expect(sub.events.map((e) => [e['seq'], e['percent']])).toEqual([[1, undefined], [2, 10], [3, 20]]);
+  });
+
+  it('appends FCALL apg_publish_batch atomically with consecutive seqs, delivered in order, retry-safe', async () => {
+    const session = await openSession();
+    const sub = await follow(session);
+    const batch = [progress(1), progress(2), progress(3)];
+    const reply = (await session.redis.call('FCALL', 'apg_publish_batch', 2, ...session.keys, 'burst-1', ...batch)) as number[];
+    expect(reply).toEqual([2, expect.any(Number)]);
+    expect(await session.redis.call('FCALL', 'apg_publish_batch', 2, ...session.keys, 'burst-1', ...batch)).toEqual(reply);
+    // One invalid event refuses the whole batch, naming it.
+    await expect(session.redis.call('FCALL', 'apg_publish_batch', 2, ...session.keys, '', progress(4), '{"type":"PROGRESS","percent":101}')).rejects.toThrow(
+      /^BAD_USER_INPUT events\[1\]: percent/,
+    );
+    expect(await session.redis.call('FCALL', 'apg_publish_batch', 2, ...session.keys, '', progress(5))).toEqual([5, expect.any(Number)]);
+    await sub.count(5);
+    expect(sub.events.map((e) => [e['seq'], e['percent'], e['timestamp']])).toEqual([
+      [1, undefined, expect.any(String)],
+      ...[1, 2, 3].map((percent, i) => [2 + i, percent, new Date(reply[1]!).toISOString()]),
+      [5, 5, expect.any(String)],
+    ]);
+  });
+});
+
 describe('FCALL apg_publish rejections', () => {
   it.each(REJECTIONS)('refuses $name with $code and appends nothing', async ({ json, code, keys }) => {
     const session = await openSession();

@@ -36,7 +36,7 @@ export interface TestGatewayOptions {
 }
 
 /** Limits the Redis Function library bakes in when it loads: one value per Redis server, last loader wins. */
-const LIBRARY_LIMITS = ['historyMaxEvents', 'sessionTtlMs', 'maxEventBytes'] as const;
+const LIBRARY_LIMITS = ['historyMaxEvents', 'sessionTtlMs', 'maxEventBytes', 'maxPublishBatch', 'idempotencyWindowMs'] as const;
 
 /**
  * A gateway in this process on a free port, logging into memory. On Redis, a gateway with non-default library

@@ -23,7 +23,7 @@ async function turns(n: number): Promise<void> {
 }
 
 function memoryLog(options: Partial<MemoryEventLogOptions> = {}): EventLog {
-  const log = createMemoryEventLog({ historyMaxEvents: 1_000, sessionTtlMs: 60_000, maxEventBytes: 65_536, ...options });
+  const log = createMemoryEventLog({ historyMaxEvents: 1_000, sessionTtlMs: 60_000, maxEventBytes: 65_536, maxPublishBatch: 100, idempotencyWindowMs: 60_000, ...options });
   onTestFinished(() => log.close());
   return log;
 }

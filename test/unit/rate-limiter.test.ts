@@ -27,6 +27,17 @@ describe('createRateLimiter', () => {
     expect([limiter.take('s'), limiter.take('s'), limiter.take('s')]).toEqual([0, 0, 100]);
   });
 
+  it('charges a batch its size, and a batch larger than the bucket a full bucket', () => {
+    const { limiter, advance } = clocked(10, 5);
+    expect(limiter.take('s', 4)).toBe(0);
+    expect(limiter.take('s', 3)).toBe(200);
+    advance(200);
+    expect(limiter.take('s', 3)).toBe(0);
+    advance(60_000);
+    expect(limiter.take('s', 50)).toBe(0);
+    expect(limiter.take('s', 50)).toBe(500);
+  });
+
   it('keeps one bucket per key', () => {
     const { limiter } = clocked(1, 1);
     expect(limiter.take('a')).toBe(0);
