@@ -28,17 +28,39 @@ export function userIdOfSubject(sub: string): string {
   return isSafeId(sub) ? sub : `sub_${createHash('sha256').update(sub).digest('base64url')}`;
 }
 
+/** Whether a token is one of the gateway's publish tokens (by its audience; verified separately). */
+function isPublishToken(token: string): boolean {
+  try {
+    const audience = decodeJwt(token).aud;
+    return audience === PUBLISH_AUDIENCE || (Array.isArray(audience) && audience.includes(PUBLISH_AUDIENCE));
+  } catch {
+    return false;
+  }
+}
+
 function unauthenticated(error: unknown) {
   if (error instanceof joseErrors.JWTExpired) return gatewayError('UNAUTHENTICATED', 'The token has expired.', { reason: 'TOKEN_EXPIRED' });
   return gatewayError('UNAUTHENTICATED', 'The token is not valid.', { reason: 'INVALID_TOKEN' });
 }
 
 export function createAuthenticator(auth: AuthConfig | undefined, publishTokens: PublishTokens): Authenticator {
+  /** The session publisher a publish token names; undefined for any other token (or none). */
+  async function publisherOf(token: string | undefined): Promise<Principal | undefined> {
+    if (token === undefined || !isPublishToken(token)) return undefined;
+    try {
+      return { kind: 'session-publisher', ...(await publishTokens.verify(token)) };
+    } catch (error) {
+      throw unauthenticated(error);
+    }
+  }
+
   if (!auth) {
+    // Publish tokens are honoured, and scoped, in development too: a worker behaves as it will in production.
     return {
       development: true,
-      ofRequest: async (request) => ({ kind: 'user', userId: devUserOfRequest(request) }),
-      ofConnection: async (params) => ({ kind: 'user', userId: devUserOfConnectionParams(params) }),
+      ofRequest: async (request) => (await publisherOf(tokenOfRequest(request))) ?? { kind: 'user', userId: devUserOfRequest(request) },
+      ofConnection: async (params, upgrade) =>
+        (await publisherOf(tokenOfConnection(params, upgrade))) ?? { kind: 'user', userId: devUserOfConnectionParams(params) },
     };
   }
   const key: Uint8Array | ReturnType<typeof createPublicKey> | JWTVerifyGetKey = auth.secret
@@ -54,11 +76,9 @@ export function createAuthenticator(auth: AuthConfig | undefined, publishTokens:
 
   async function verify(token: string | undefined): Promise<Principal> {
     if (token === undefined) return ANONYMOUS;
+    const publisher = await publisherOf(token);
+    if (publisher) return publisher;
     try {
-      const audience = decodeJwt(token).aud;
-      if (audience === PUBLISH_AUDIENCE || (Array.isArray(audience) && audience.includes(PUBLISH_AUDIENCE))) {
-        return { kind: 'session-publisher', ...(await publishTokens.verify(token)) };
-      }
       // jwtVerify is overloaded on the key's type; both overloads take what `key` may be.
       const { payload } = await jwtVerify(token, key as Uint8Array, options);
       if (typeof payload.sub !== 'string' || payload.sub === '') throw new Error('no sub');

@@ -10,11 +10,12 @@ export function requireUser(principal: Principal): string {
 
 /**
  * Whether the caller may publish to a session: an agent anywhere, a publish token only to its own session, and in
- * development mode anyone. Checked before the session is looked up, so no one learns which sessions exist.
+ * development mode any user. Checked before the session is looked up, so no one learns which sessions exist.
  */
 export function requirePublisher(principal: Principal, sessionId: string, development: boolean): void {
   if (principal.kind === 'anonymous') throw gatewayError('UNAUTHENTICATED', 'Publishing needs an agent token or a publish token.');
-  if (development || principal.kind === 'agent') return;
-  if (principal.kind === 'session-publisher' && principal.sessionId === sessionId) return;
+  if (principal.kind === 'agent') return;
+  // A publish token is scoped to its session even in development mode, where any signed-in caller may publish.
+  if (principal.kind === 'session-publisher' ? principal.sessionId === sessionId : development) return;
   throw gatewayError('FORBIDDEN', 'This credential may not publish to this session.');
 }

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
-import { createServer, connect, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { EventSource } from 'eventsource';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
@@ -9,6 +7,7 @@ import { channelKey, streamKey } from '../../src/bus/redis-keys.js';
 import { VARIANTS } from '../../src/events/variants.js';
 import { within } from '../support/auth.js';
 import { graphql } from '../support/clients.js';
+import { tcpProxyForTest } from '../support/tcp-proxy.js';
 import { startGateway, STORES, type Store, type TestGateway } from '../support/gateway.js';
 import { AGENT_EVENTS, END_SESSION, PUBLISH, START_SESSION, SUBMIT_REQUEST } from '../support/operations.js';
 
@@ -100,43 +99,6 @@ class Updates {
   }
 }
 
-/**
- * A TCP proxy in front of the gateway, so a test can cut every connection through it (a real network drop for both
- * ends) and see each HTTP request head that went through it.
- */
-async function proxyTo(target: string): Promise<{ url: string; heads: string[]; cut(): void }> {
-  const { port } = new URL(target);
-  const sockets = new Set<Socket>();
-  const heads: string[] = [];
-  const server = createServer((client) => {
-    const upstream = connect(Number(port), '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-    }
-    client.once('data', (chunk: Buffer) => heads.push(chunk.toString('latin1')));
-    client.pipe(upstream).on('close', () => client.destroy());
-    upstream.pipe(client).on('close', () => upstream.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    heads,
-    cut: () => {
-      for (const socket of sockets) socket.destroy();
-    },
-  };
-}
 
 async function sseSubscriptions(gw: TestGateway): Promise<number> {
   const metric = await gw.app.metrics.subscriptions.get();
@@ -193,7 +155,7 @@ describe.each(STORES)('SSE updates at /updates/{sessionId}/{requestId} (%s)', (s
 
   it('a request’s stream resumes across a forced disconnect from Last-Event-ID: every event once, in order, then done', async () => {
     const gw = await gateway(store);
-    const proxy = await proxyTo(gw.url);
+    const proxy = await tcpProxyForTest(gw.url);
     const sessionId = await newSession(gw);
     const submitted = await graphql(gw.url, SUBMIT_REQUEST, { sessionId, input: { prompt: 'go' } });
     const requestId = String(submitted.data!['submitRequest']['id']);
