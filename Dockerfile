@@ -8,7 +8,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-# Every dependency, then codegen and tsc into dist/.
+# Every dependency, then codegen and tsc into dist/, and the console (Vite) into dist/console/.
 FROM node:20-alpine AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,6 +17,7 @@ COPY tsconfig.json tsconfig.build.json codegen.ts ./
 COPY schema ./schema
 COPY client ./client
 COPY src ./src
+COPY console ./console
 RUN npm run build
 
 # Runtime: package.json (it makes dist/ ES modules), production node_modules and dist/, owned by root and run as

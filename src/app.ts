@@ -14,7 +14,9 @@ import type { GatewayConfig } from './config.js';
 import { createRateLimiter } from './limits/rate-limiter.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { graphiqlPage } from './plugins/graphiql-page.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
+import { useConsole } from './plugins/use-console.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { Drain, useDrain } from './plugins/use-drain.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
@@ -51,6 +53,8 @@ export interface AppOptions {
   log?: Logger;
   /** Receives the spans instead of the exporters `config.tracing` names (tests). */
   spanExporter?: SpanExporter;
+  /** Where the built console is, when `config.console` serves it. @default dist/console */
+  consoleDir?: string;
 }
 
 export async function buildApp(config: GatewayConfig, options: AppOptions = {}): Promise<App> {
@@ -76,6 +80,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     }),
     maskedErrors: { isDev: !config.production },
     graphiql: config.graphiql && { title: 'Agent Progress Gateway', subscriptionsProtocol: 'WS' },
+    renderGraphiQL: graphiqlPage(config.graphiqlAssets),
     // Yoga counts the bytes as they arrive, so a chunked body without Content-Length is cut off at the limit too.
     maxRequestBodySize: config.maxRequestBytes,
     batching: config.maxBatchSize > 0 && { limit: config.maxBatchSize },
@@ -102,6 +107,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         },
       }),
       useMetricsEndpoint(metrics.registry),
+      config.console && useConsole(options.consoleDir),
       useQueryLimits({
         maxDepth: config.maxQueryDepth,
         maxAliases: config.maxQueryAliases,
@@ -131,7 +137,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   });
   // A graphql-ws message is a request too: one over the limit closes the socket with 1009.
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxRequestBytes });
-  const graphqlWs = useGraphQLWs(yoga, wss, authenticator, config, log);
+  const graphqlWs = useGraphQLWs(yoga, wss, authenticator, config, log, () => metrics.slowConsumersClosed.inc());
   new Gauge({
     name: 'apg_websocket_connections',
     help: 'Open WebSocket connections, acknowledged or not (MAX_CONNECTIONS caps them).',

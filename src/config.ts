@@ -87,6 +87,11 @@ export interface GatewayConfig {
   /** `CONNECTION_INIT_TIMEOUT_SECONDS`: a WebSocket sending no `connection_init` in time is closed with 4408. @default 10 */
   connectionInitTimeoutMs: number;
   /**
+   * `SEND_TIMEOUT_SECONDS`: a WebSocket whose peer leaves a message unread this long is closed with 4104 (slow
+   * consumer; it resumes with `after`), so a stalled reader cannot hold memory. @default 10
+   */
+  sendTimeoutMs: number;
+  /**
    * `SHUTDOWN_TIMEOUT_SECONDS`: on SIGTERM the gateway drains (readiness fails, new connections are refused,
    * WebSockets are closed with 1001, requests and publishes in flight finish, SSE streams end, Redis connections
    * quit) for at most this long, then destroys what is still open and exits. Keep it below the orchestrator's grace
@@ -96,10 +101,17 @@ export interface GatewayConfig {
   /** `GRAPHIQL`: serve GraphiQL at the GraphQL endpoint. @default true, false with NODE_ENV=production */
   graphiql: boolean;
   /**
+   * `GRAPHIQL_ASSETS`: `bundled` serves GraphiQL with its scripts, styles, fonts and workers inlined (nothing from
+   * another origin: works offline); `cdn` is Yoga's page, which loads them from unpkg.com. @default 'bundled'
+   */
+  graphiqlAssets: 'bundled' | 'cdn';
+  /**
    * `INTROSPECTION`: answer `__schema` and `__type` (`INTROSPECTION_DISABLED` when off).
    * @default true, false with NODE_ENV=production
    */
   introspection: boolean;
+  /** `CONSOLE`: serve the live progress console at `/console`. @default true, false with NODE_ENV=production */
+  console: boolean;
   /** OpenTelemetry tracing, switched on by the standard `OTEL_*` variables; undefined (off) without them. */
   tracing: TracingConfig | undefined;
 }
@@ -153,9 +165,12 @@ export const DEFAULT_CONFIG: GatewayConfig = Object.freeze({
   maxQueryDirectives: 50,
   maxDocumentBytes: 16_384,
   connectionInitTimeoutMs: 10_000,
+  sendTimeoutMs: 10_000,
   shutdownTimeoutMs: 10_000,
   graphiql: true,
+  graphiqlAssets: 'bundled',
   introspection: true,
+  console: true,
   tracing: undefined,
 });
 
@@ -208,6 +223,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
   if (logFormat !== undefined && logFormat !== 'pretty' && logFormat !== 'json') {
     throw new ConfigError(`LOG_FORMAT must be "pretty" or "json", got "${logFormat}"`);
   }
+  const graphiqlAssets = env['GRAPHIQL_ASSETS'] || DEFAULT_CONFIG.graphiqlAssets;
+  if (graphiqlAssets !== 'bundled' && graphiqlAssets !== 'cdn') {
+    throw new ConfigError(`GRAPHIQL_ASSETS must be "bundled" or "cdn", got "${graphiqlAssets}"`);
+  }
   const limits = loadLimits(env);
   const maxEventBytes = numeric(env, 'MAX_EVENT_BYTES', DEFAULT_CONFIG.maxEventBytes, { integer: true, min: 1024 });
   // An event travels inside a request body (a mutation) or a WebSocket message: it could never arrive.
@@ -239,9 +258,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, isTerminal = Bo
     shutdownTimeoutMs: Math.round(
       numeric(env, 'SHUTDOWN_TIMEOUT_SECONDS', DEFAULT_CONFIG.shutdownTimeoutMs / 1000, { min: MIN_SECONDS, max: 3600 }) * 1000,
     ),
-    // Introspection and GraphiQL map the schema for whoever asks: development aids, off in production unless asked for.
+    // Introspection, GraphiQL and the console map the schema for whoever asks: development aids, off in production unless asked for.
     graphiql: flag(env, 'GRAPHIQL', !production),
+    graphiqlAssets,
     introspection: flag(env, 'INTROSPECTION', !production),
+    console: flag(env, 'CONSOLE', !production),
     tracing: loadTracingConfig(env),
   });
 }
@@ -261,6 +282,7 @@ type Limits = Pick<
   | 'maxQueryDirectives'
   | 'maxDocumentBytes'
   | 'connectionInitTimeoutMs'
+  | 'sendTimeoutMs'
 >;
 
 /** The resource limits; 0 is accepted only where it means "off" (batching, the publish rate) or "none allowed". */
@@ -284,6 +306,7 @@ function loadLimits(env: NodeJS.ProcessEnv): Limits {
     connectionInitTimeoutMs: Math.round(
       numeric(env, 'CONNECTION_INIT_TIMEOUT_SECONDS', defaults.connectionInitTimeoutMs / 1000, { min: MIN_SECONDS }) * 1000,
     ),
+    sendTimeoutMs: Math.round(numeric(env, 'SEND_TIMEOUT_SECONDS', defaults.sendTimeoutMs / 1000, { min: MIN_SECONDS }) * 1000),
   };
 }
 

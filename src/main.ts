@@ -38,6 +38,7 @@ try {
   process.on('SIGINT', () => stop('SIGINT'));
   const port = await app.start();
   if (config.graphiql) app.log.info(`GraphiQL: http://localhost:${port}/graphql`);
+  if (config.console) app.log.info(`Console: http://localhost:${port}/console`);
 } catch (err) {
   console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : err);
   process.exit(1);

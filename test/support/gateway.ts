@@ -33,6 +33,8 @@ export interface TestGatewayOptions {
   config?: Partial<GatewayConfig>;
   /** Receives the spans when `config.tracing` is set. */
   spanExporter?: AppOptions['spanExporter'];
+  /** Where the built console is (a test builds its own). */
+  consoleDir?: AppOptions['consoleDir'];
 }
 
 /** Limits the Redis Function library bakes in when it loads: one value per Redis server, last loader wins. */
@@ -42,7 +44,7 @@ const LIBRARY_LIMITS = ['historyMaxEvents', 'sessionTtlMs', 'maxEventBytes', 'ma
  * A gateway in this process on a free port, logging into memory. On Redis, a gateway with non-default library
  * limits gets a private redis-server, so it cannot change the limits under tests sharing the run's server.
  */
-export async function startGateway({ store, redisUrl, config = {}, spanExporter }: TestGatewayOptions): Promise<TestGateway> {
+export async function startGateway({ store, redisUrl, config = {}, spanExporter, consoleDir }: TestGatewayOptions): Promise<TestGateway> {
   if (store === 'redis' && !redisUrl) throw new Error('a redis gateway needs redisUrl');
   const privateRedis =
     store === 'redis' && LIBRARY_LIMITS.some((limit) => config[limit] !== undefined && config[limit] !== DEFAULT_CONFIG[limit])
@@ -66,7 +68,7 @@ export async function startGateway({ store, redisUrl, config = {}, spanExporter 
       ...config,
       redisUrl: store === 'redis' ? redisUrl : undefined,
     },
-    { log: pino({ level: 'debug' }, sink), ...(spanExporter ? { spanExporter } : {}) },
+    { log: pino({ level: 'debug' }, sink), ...(spanExporter ? { spanExporter } : {}), ...(consoleDir ? { consoleDir } : {}) },
   );
   const port = await app.start();
   let stopped: Promise<void> | undefined;

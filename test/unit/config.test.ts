@@ -63,7 +63,9 @@ describe('loadConfig', () => {
       connectionInitTimeoutMs: 10_000,
       shutdownTimeoutMs: 10_000,
       graphiql: true,
+      graphiqlAssets: 'bundled',
       introspection: true,
+      console: true,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -84,7 +86,9 @@ describe('loadConfig', () => {
         ...LIMIT_VARIABLES,
         'SHUTDOWN_TIMEOUT_SECONDS',
         'GRAPHIQL',
+        'GRAPHIQL_ASSETS',
         'INTROSPECTION',
+        'CONSOLE',
       ].map((name) => [name, '']),
     );
     expect(loadConfig(env, false)).toEqual(DEFAULT_CONFIG);
@@ -127,9 +131,12 @@ describe('loadConfig', () => {
         MAX_QUERY_DIRECTIVES: '6',
         MAX_DOCUMENT_BYTES: '4096',
         CONNECTION_INIT_TIMEOUT_SECONDS: '1.5',
+        SEND_TIMEOUT_SECONDS: '2.5',
         SHUTDOWN_TIMEOUT_SECONDS: '25',
         GRAPHIQL: 'false',
+        GRAPHIQL_ASSETS: 'cdn',
         INTROSPECTION: '0',
+        CONSOLE: 'false',
       },
       false,
     );
@@ -164,9 +171,12 @@ describe('loadConfig', () => {
       maxQueryDirectives: 6,
       maxDocumentBytes: 4096,
       connectionInitTimeoutMs: 1_500,
+      sendTimeoutMs: 2_500,
       shutdownTimeoutMs: 25_000,
       graphiql: false,
+      graphiqlAssets: 'cdn',
       introspection: false,
+      console: false,
     });
   });
 
@@ -226,7 +236,9 @@ describe('loadConfig', () => {
     ['CONNECTION_INIT_TIMEOUT_SECONDS', ['abc', '0', '-1', '0.01']],
     ['SHUTDOWN_TIMEOUT_SECONDS', ['abc', '0', '-1', '0.01', '3601', 'Infinity']],
     ['GRAPHIQL', ['yes', 'TRUE', 'off']],
+    ['GRAPHIQL_ASSETS', ['CDN', 'inline', 'unpkg']],
     ['INTROSPECTION', ['no', 'False', 'on']],
+    ['CONSOLE', ['no', 'False', 'on']],
   ] as const)('refuses a bad %s, naming the variable and the value', (name, values) => {
     for (const value of values) {
       const error = configError({ [name]: value });
@@ -266,6 +278,14 @@ describe('loadConfig', () => {
     expect(loadConfig(production, false)).toMatchObject({ graphiql: false, introspection: false });
     expect(loadConfig({ ...production, GRAPHIQL: 'true', INTROSPECTION: '1' }, false)).toMatchObject({ graphiql: true, introspection: true });
     expect(loadConfig({ GRAPHIQL: 'false', INTROSPECTION: 'false' }, false)).toMatchObject({ graphiql: false, introspection: false });
+  });
+
+  it('serves the console outside production, not in production unless asked for', () => {
+    expect(loadConfig({}, false).console).toBe(true);
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, PUBLISH_TOKEN_SECRET: OTHER_SECRET };
+    expect(loadConfig(production, false).console).toBe(false);
+    expect(loadConfig({ ...production, CONSOLE: 'true' }, false).console).toBe(true);
+    expect(loadConfig({ CONSOLE: '0' }, false).console).toBe(false);
   });
 
   it('keeps durations in whole milliseconds, as Redis PEXPIRE requires', () => {
