@@ -24,6 +24,7 @@ export interface GatewayMetrics {
   eventsReplayed: Counter<'reason'>;
   publishesRateLimited: Counter;
   publishesReplayed: Counter;
+  slowConsumersClosed: Counter;
   deliveryLatency: Histogram;
   /** Reports a Redis connection at every scrape: 1 while `isReady()`, else 0. */
   watchRedisConnection(connection: string, isReady: () => boolean): void;
@@ -90,6 +91,11 @@ export function createMetrics(): GatewayMetrics {
     publishesRateLimited: new Counter({
       name: 'apg_publishes_rate_limited_total',
       help: 'publishAgentEvent(s) calls refused with RATE_LIMITED (PUBLISH_RATE_PER_SESSION); nothing was published.',
+      registers,
+    }),
+    slowConsumersClosed: new Counter({
+      name: 'apg_websocket_slow_consumers_closed_total',
+      help: 'WebSockets closed with 4104 because their peer left a message unread longer than SEND_TIMEOUT_SECONDS.',
       registers,
     }),
     publishesReplayed: new Counter({

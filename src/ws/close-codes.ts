@@ -40,6 +40,12 @@ export const GatewayCloseCode = {
    * stops with `shouldRetry: (event) => event.code !== 4103`.
    */
   TooManyConnectionsForUser: 4103,
+  /**
+   * The client did not read what it was sent: a message waited longer than `SEND_TIMEOUT_SECONDS` to leave the
+   * gateway. Retry: reconnect and resubscribe with `after` set to the last event id received; the history holds
+   * the rest. A graphql-ws client retries it.
+   */
+  SlowConsumer: 4104,
 } as const;
 
 export type GatewayCloseCode = (typeof GatewayCloseCode)[keyof typeof GatewayCloseCode];

@@ -64,7 +64,7 @@ function hasRoomFor(ctx: Context, id: string, operation: OperationTypeNode | und
 
 export type GraphQLWsOptions = Pick<
   GatewayConfig,
-  'connectionInitTimeoutMs' | 'maxConnections' | 'maxConnectionsPerUser' | 'maxSubscriptionsPerConnection' | 'maxDocumentBytes'
+  'connectionInitTimeoutMs' | 'maxConnections' | 'maxConnectionsPerUser' | 'maxSubscriptionsPerConnection' | 'maxDocumentBytes' | 'sendTimeoutMs'
 >;
 
 /**
@@ -79,6 +79,7 @@ export function useGraphQLWs(
   authenticator: Authenticator,
   options: GraphQLWsOptions,
   log: Logger,
+  onSlowConsumer?: () => void,
 ) {
   // Before useServer: its 'connection' listener must find a refused socket already closing.
   const connections = limitConnections(wss, options);
@@ -144,7 +145,7 @@ export function useGraphQLWs(
       },
     },
     wss,
-    KEEP_ALIVE_MS,
+    { keepAliveMs: KEEP_ALIVE_MS, sendTimeoutMs: options.sendTimeoutMs, ...(onSlowConsumer ? { onSlowConsumer } : {}) },
     log,
   );
 }

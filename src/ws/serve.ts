@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
+import { guardedSend } from './slow-consumer.js';
 
 /** What graphql-ws hands our hooks as `ctx.extra` for each socket. */
 export interface SocketExtra {
@@ -25,9 +26,22 @@ function isClientMessage(text: string): boolean {
  * graphql-ws on a `ws` server, like graphql-ws's own `use/ws` but strict about failures: a client sending a
  * server-only message (`next`, `connection_ack` …) is closed with 4400 rather than hitting graphql-ws's internal
  * error (4500); an error inside message handling closes that socket with 4500 and is logged once through pino,
- * never on the console; server pings every `keepAliveMs` terminate a peer that stops answering.
+ * never on the console; server pings every `keepAliveMs` terminate a peer that stops answering; a peer that stops
+ * reading is closed as a slow consumer.
  */
-export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, keepAliveMs: number, log: Logger) {
+export interface SocketTimings {
+  /** Server pings this often; a peer that has not answered by the next one is terminated. */
+  keepAliveMs: number;
+  /** A peer leaving a message unread this long is closed as a slow consumer (slow-consumer.ts). */
+  sendTimeoutMs: number;
+  onSlowConsumer?: () => void;
+}
+
+/** How long a slow consumer has to read up to its close frame before its socket is destroyed. */
+const SLOW_CLOSE_GRACE_MS = 5_000;
+
+export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, timings: SocketTimings, log: Logger) {
+  const { keepAliveMs } = timings;
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
 
@@ -46,11 +60,14 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (err) => (err ? reject(err) : resolve()));
-          }),
+        send: guardedSend(socket, {
+          sendTimeoutMs: timings.sendTimeoutMs,
+          closeGraceMs: SLOW_CLOSE_GRACE_MS,
+          onSlow: () => {
+            log.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket closed as a slow consumer');
+            timings.onSlowConsumer?.();
+          },
+        }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', async (data, isBinary) => {
