@@ -390,6 +390,14 @@ describe('the image command', () => {
     expect(loaded.filter((name) => dependencies[name] === undefined)).toEqual([]);
   });
 
+  it('exports the agent publisher as agent-progress-gateway/agent, built, loading production dependencies only', async () => {
+    const probe = "const agent = await import('agent-progress-gateway/agent'); console.log(typeof agent.createAgentPublisher, typeof agent.AgentPublishError)";
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', probe], { cwd: ROOT });
+    expect(stdout.trim()).toBe('function function');
+    const { dependencies } = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    expect([...packagesLoadedBy(join(ROOT, 'dist/src/agent/index.js'))].filter((name) => dependencies[name] === undefined)).toEqual([]);
+  });
+
   it('starts the built gateway with a replica’s environment, passes the HEALTHCHECK, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const replicaEnv = Object.fromEntries(
