@@ -20,9 +20,9 @@ export async function reportRun(job: Job, url = process.env['GATEWAY_URL'] ?? 'h
     await progress.toolCallStarted({ toolCallId: 'search-1', toolName: 'web_search', args: { query: job.input } });
     await progress.toolCallFinished({ toolCallId: 'search-1', toolName: 'web_search', result: { hits: 3 }, durationMs: 420 });
     await progress.textMessageStarted({ messageId: 'answer', role: 'assistant' });
-    // Token by token, as a model streams: coalesced into a few publishes, in order.
-    for (const token of ['Three ', 'sources ', 'agree.']) void progress.textMessageDelta({ messageId: 'answer', delta: token });
-    await progress.textMessageFinished({ messageId: 'answer' });
+    // Token by token, as a model streams, without waiting for each: coalesced into a few publishes, in order.
+    const deltas = ['Three ', 'sources ', 'agree.'].map((delta) => progress.textMessageDelta({ messageId: 'answer', delta }));
+    await Promise.all([...deltas, progress.textMessageFinished({ messageId: 'answer' })]);
     await progress.runFinished({ result: { answer: 'Three sources agree.' } });
   } catch (error) {
     if (error instanceof AgentPublishError && !error.retryable) console.error(`refused (${error.code}): ${error.message}`);

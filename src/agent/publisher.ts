@@ -27,6 +27,8 @@ export interface AgentPublisherOptions extends TransportOptions {
   agent?: string;
   /** Most events per call; keep it at or under the gateway's MAX_PUBLISH_BATCH. @default 100 */
   maxBatch?: number;
+  /** Most bytes of events (as JSON) per call, well under the gateway's MAX_REQUEST_BYTES. @default 524288 */
+  maxBatchBytes?: number;
   /**
    * How long a text delta waits for more of the same message before it is sent; deltas of one message queued
    * meanwhile are sent as one. 0 sends each at once (still batched while a call is in flight). @default 40
@@ -66,6 +68,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export function createAgentPublisher(options: AgentPublisherOptions): AgentPublisher {
   const maxBatch = options.maxBatch ?? 100;
+  const maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
   const lingerMs = options.textDeltaLingerMs ?? 40;
   const { attempts = 8, initialDelayMs = 100, maxDelayMs = 5_000 } = options.retry ?? {};
   const queue: Pending[] = [];
@@ -109,12 +112,19 @@ export function createAgentPublisher(options: AgentPublisherOptions): AgentPubli
   }
 
   async function drain() {
-    while (queue.length > 0) {
-      const batch = queue.splice(0, maxBatch);
-      await deliver(batch);
-    }
+    while (queue.length > 0) await deliver(queue.splice(0, batchLength()));
     sending = false;
     for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  /** How many queued events the next call takes: at least one, within both the count and the byte bounds. */
+  function batchLength(): number {
+    let bytes = 0;
+    for (let i = 0; i < Math.min(queue.length, maxBatch); i++) {
+      bytes += JSON.stringify(queue[i]!.event).length;
+      if (i > 0 && bytes > maxBatchBytes) return i;
+    }
+    return Math.min(queue.length, maxBatch);
   }
 
   async function deliver(batch: Pending[]) {

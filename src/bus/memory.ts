@@ -84,7 +84,7 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
     return idempotencyRecords.get(recordKey);
   }
 
-  // The same checks, in the same order, as the Redis Function: size, shape, idempotency key, then the session.
+  // The same checks, in the same order, as the Redis Function: size, shape, key shape, the session, the key's record.
   async function appendAll(ref: SessionRef, events: RawEvent[], idempotencyKey = ''): Promise<Appended> {
     if (events.length === 0) throw gatewayError('BAD_USER_INPUT', 'a publish needs at least one event');
     if (events.length > options.maxPublishBatch) {
@@ -97,10 +97,12 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
       if (!validation.ok) throw gatewayError('BAD_USER_INPUT', label + validation.reason);
       return validation.event;
     });
-    const recordKey = `${ref.sessionId} ${idempotencyKey}`;
+    if (idempotencyKey) assertIdempotencyKey(idempotencyKey);
+    // Ownership first, as in Redis; the creation time scopes a key to this incarnation of the session id.
+    const session = owned(ref);
+    const recordKey = `${ref.sessionId} ${session.record.createdAt} ${idempotencyKey}`;
     const fingerprint = idempotencyKey ? eventsFingerprint(valid.map((event) => JSON.stringify(event))) : '';
     if (idempotencyKey) {
-      assertIdempotencyKey(idempotencyKey);
       const seen = rememberedPublish(recordKey);
       if (seen && seen.fingerprint !== fingerprint) {
         throw gatewayError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for other events');
@@ -110,7 +112,6 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
         return { events: replayed, replayed: true };
       }
     }
-    const session = owned(ref);
     const now = Date.now();
     const logged = valid.map((event) => append(ref, session, event, now));
     if (idempotencyKey) {

@@ -197,9 +197,9 @@ local function channel_message(seq, ts, json, by_gateway)
 end
 
 -- Appends the events with consecutive seqs and one timestamp, and publishes each; answers the first seq and the time.
-local function append_all(stream, session, jsons, by_gateway)
+local function append_all(stream, session, jsons, by_gateway, at)
   local first = last_seq(stream) + 1
-  local ts = now_ms()
+  local ts = at or now_ms()
   local channel = channel_of(stream)
   for i, json in ipairs(jsons) do
     local seq = first + i - 1
@@ -212,8 +212,8 @@ local function append_all(stream, session, jsons, by_gateway)
   return first, ts
 end
 
-local function append(stream, session, json, by_gateway)
-  local seq, ts = append_all(stream, session, { json }, by_gateway)
+local function append(stream, session, json, by_gateway, at)
+  local seq, ts = append_all(stream, session, { json }, by_gateway, at)
   return { seq, ts }
 end
 
@@ -234,12 +234,15 @@ local function invalid_event_reply(json, label)
   return nil
 end
 
--- The record a publish leaves under its idempotency key: '<first seq>:<timestamp>:<sha1 of the events>'.
-local function idempotency_record_key(session, key) return 'idem:' .. string.sub(session, 9) .. ':' .. key end
+-- The record a publish leaves under its idempotency key: '<first seq>:<timestamp>:<sha1 of the events>'. The key
+-- names the session's creation time too, so a session ended and started again under the same id starts afresh.
+local function idempotency_record_key(session, key)
+  return 'idem:' .. string.sub(session, 9) .. ':' .. redis.call('HGET', session, 'createdAt') .. ':' .. key
+end
 
--- KEYS: stream, session. Validates every event, then either answers the publish an idempotency key already made
--- (same events: its first seq and time, marked replayed) or appends and publishes them all, atomically.
--- Answers { first seq, timestamp, replayed (0 or 1) }.
+-- KEYS: stream, session. Validates every event and the caller's keys, then either answers the publish an
+-- idempotency key already made (same events: its first seq and time, marked replayed) or appends and publishes
+-- them all, atomically. Answers { first seq, timestamp, replayed (0 or 1) }.
 local function publish_events(keys, jsons, key, by_gateway)
   if #keys ~= 2 then return redis.error_reply('BAD_USER_INPUT usage: 2 keys, <stream key> <session key>') end
   if #jsons == 0 then return redis.error_reply('BAD_USER_INPUT a publish needs at least one event') end
@@ -250,11 +253,13 @@ local function publish_events(keys, jsons, key, by_gateway)
     local invalid = invalid_event_reply(json, #jsons > 1 and ('events[' .. (i - 1) .. ']: ') or '')
     if invalid then return invalid end
   end
+  if key ~= '' and (#key > 128 or string.find(key, '[^%w_%.:%-]')) then
+    return redis.error_reply('BAD_USER_INPUT idempotencyKey: 1 to 128 characters of A-Z a-z 0-9 _ . : -')
+  end
+  -- Ownership first: a key never answers for a session the caller's keys do not name.
+  if not session_matches(keys[1], keys[2]) then return not_found() end
   local record, fingerprint
   if key ~= '' then
-    if #key > 128 or string.find(key, '[^%w_%.:%-]') then
-      return redis.error_reply('BAD_USER_INPUT idempotencyKey: 1 to 128 characters of A-Z a-z 0-9 _ . : -')
-    end
     record = idempotency_record_key(keys[2], key)
     fingerprint = redis.sha1hex(table.concat(jsons, '\\n'))
     local seen = redis.call('GET', record)
@@ -266,7 +271,6 @@ local function publish_events(keys, jsons, key, by_gateway)
       return { tonumber(first), tonumber(ts), 1 }
     end
   end
-  if not session_matches(keys[1], keys[2]) then return not_found() end
   local first, ts = append_all(keys[1], keys[2], jsons, by_gateway)
   if record then redis.call('SET', record, first .. ':' .. ts .. ':' .. fingerprint, 'PX', IDEMPOTENCY_MS) end
   return { first, ts, 0 }
@@ -309,7 +313,8 @@ local function start_session(keys, args)
   local ts = now_ms()
   redis.call('DEL', keys[1])
   redis.call('HSET', keys[2], 'userId', args[1], 'createdAt', ts)
-  append(keys[1], keys[2], args[2], true)
+  -- One clock reading: TIME moves on within a function, and a new session's updatedAt is its createdAt.
+  append(keys[1], keys[2], args[2], true, ts)
   return { 'CREATED', ts, ts }
 end
 

@@ -105,6 +105,16 @@ describe('agent publisher', () => {
     expect(calls()).toBeLessThanOrEqual(Math.ceil(120 / 25) + 1);
   });
 
+  it('keeps each call under maxBatchBytes, splitting a burst of large events', async () => {
+    const { gw } = await redisGatewayForTest();
+    const { publisher, sessionId, calls } = await publisherFor(gw, { maxBatchBytes: 100_000 });
+    const large = 'x'.repeat(30_000);
+    const published = await publisher.batch(Array.from({ length: 10 }, (_, i) => ({ custom: { name: `big-${i}`, value: large } })));
+    expect(published.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 2));
+    expect(calls()).toBeGreaterThanOrEqual(4);
+    expect((await history(gw, sessionId)).length).toBe(10);
+  });
+
   it('retries after a dropped response with the same idempotency key: the event is logged once', async () => {
     const { gw } = await redisGatewayForTest();
     const proxy = await tcpProxyForTest(gw.url);

@@ -315,6 +315,22 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       expect((await log.appendAll(other, [progress(2)], 'key-1')).replayed).toBe(false);
     });
 
+    it('answers a key only for the session it was used in: not another user, not the same id started again', async () => {
+      const { log } = await store.open();
+      const ref = await started(log);
+      await log.appendAll(ref, [progress(1)], 'key-1');
+      await expectCode(log.appendAll({ userId: 'bob', sessionId: ref.sessionId }, [progress(1)], 'key-1'), 'SESSION_NOT_FOUND');
+      await log.endSession(ref, ENDED);
+      await expectCode(log.appendAll(ref, [progress(1)], 'key-1'), 'SESSION_NOT_FOUND');
+      // Another millisecond, so the new session is a new incarnation even by its creation time.
+      const ended = Date.now();
+      await expect.poll(() => Date.now()).toBeGreaterThan(ended);
+      expect((await log.startSession(ref, STARTED)).outcome).toBe('created');
+      const again = await log.appendAll(ref, [progress(1)], 'key-1');
+      expect(again.replayed).toBe(false);
+      expect(again.events.map((e) => e.seq)).toEqual([2]);
+    });
+
     it('forgets a key after the window: the same events then append again', async () => {
       const { log } = await store.open({ idempotencyWindowMs: 100 });
       const ref = await started(log);
