@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { graphiqlPage } from './plugins/graphiql-page.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
+import { useCompiledSubscriptions } from './plugins/use-compiled-subscriptions.js';
 import { useConsole } from './plugins/use-console.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { Drain, useDrain } from './plugins/use-drain.js';
@@ -115,6 +116,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         maxDirectives: config.maxQueryDirectives,
       }),
       !config.introspection && useDisableIntrospection(),
+      useCompiledSubscriptions(),
       // Last, so it counts executions however the plugins before it wrap them.
       useDrain(drain),
       // After useDrain, which refuses new requests (these too) while draining; streams already open end on drain.

@@ -8,6 +8,7 @@ import { tokenOfConnection, tokenOfRequest } from './credentials.js';
 import { devUserOfConnectionParams, devUserOfRequest } from './dev-identity.js';
 import { ANONYMOUS, type Principal } from './principal.js';
 import { PUBLISH_AUDIENCE, type PublishTokens } from './publish-tokens.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 export interface Authenticator {
   /** True without authentication configured: callers are who they claim to be. */
@@ -74,8 +75,14 @@ export function createAuthenticator(auth: AuthConfig | undefined, publishTokens:
     ...(auth.audience ? { audience: auth.audience } : {}),
   };
 
+  const verified = new VerifiedTokens();
+
   async function verify(token: string | undefined): Promise<Principal> {
     if (token === undefined) return ANONYMOUS;
+    return verified.get(token) ?? verified.remember(token, await verifyAnew(token));
+  }
+
+  async function verifyAnew(token: string): Promise<Principal> {
     const publisher = await publisherOf(token);
     if (publisher) return publisher;
     try {
