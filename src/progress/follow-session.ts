@@ -179,6 +179,7 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
     yield { error };
   } finally {
     stopListening();
+    queue.dispose();
     observer?.closed();
   }
 }

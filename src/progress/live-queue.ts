@@ -43,8 +43,16 @@ export class LiveQueue {
     this.wake?.();
   }
 
+  /** Stops the idle timer: the reader is gone. */
+  dispose(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.settle?.(false);
+  }
+
   /** The next event; `idle` when none came within `idleMs`; `aborted` once the signal fires. */
   async take(idleMs: number, signal: AbortSignal): Promise<SessionEvent | QueueSignal> {
+    this.watch(signal);
     for (;;) {
       if (signal.aborted) return 'aborted';
       if (this.overflowed) {
@@ -53,23 +61,57 @@ export class LiveQueue {
       }
       const next = this.items.shift();
       if (next) return next;
-      const woken = await this.waitForPush(idleMs, signal);
+      const woken = await this.waitForPush(idleMs);
       if (!woken && !signal.aborted) return 'idle';
     }
   }
 
-  private waitForPush(idleMs: number, signal: AbortSignal): Promise<boolean> {
+  // Taking is the hot loop (once per event per subscriber): it allocates one promise and nothing else. The abort
+  // listener is added once per signal, and one idle timer per queue is re-armed only when it fires, rather than a
+  // timer and a listener made and dropped for every event.
+  private watched: AbortSignal | undefined;
+  private waitingSince = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleMs = 0;
+
+  private watch(signal: AbortSignal): void {
+    if (this.watched === signal) return;
+    this.watched = signal;
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(this.idleTimer);
+        this.idleTimer = undefined;
+        this.settle?.(false);
+      },
+      { once: true },
+    );
+  }
+
+  /** Resolves the pending wait: true when an event (or overflow) woke it, false when idle or aborted. */
+  private settle: ((woken: boolean) => void) | undefined;
+
+  private waitForPush(idleMs: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const done = (woken: boolean) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
+      this.waitingSince = Date.now();
+      this.idleMs = idleMs;
+      this.settle = (woken) => {
+        this.settle = undefined;
         this.wake = undefined;
         resolve(woken);
       };
-      const onAbort = () => done(false);
-      const timer = setTimeout(() => done(false), idleMs);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.wake = () => done(true);
+      this.wake = () => this.settle?.(true);
+      if (!this.idleTimer) this.armIdleTimer(idleMs);
     });
+  }
+
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (!this.settle || this.watched?.aborted) return;
+      const left = this.waitingSince + this.idleMs - Date.now();
+      if (left <= 0) this.settle(false);
+      else this.armIdleTimer(left);
+    }, ms);
   }
 }
