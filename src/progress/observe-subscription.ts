@@ -4,17 +4,18 @@ import type { FollowObserver } from './follow-session.js';
 
 /**
  * Counts one subscription in the metrics (running, delivered, replayed, latency) and logs its start and end at
- * debug level on `log`, which carries the session's fields. Per event: two increments and, for live durable
- * events, one histogram observation.
+ * debug level with the session's fields. Per event: two increments and, for live durable events, one histogram
+ * observation. The fields are bound only when a line is written: a pino child per subscription costs every held
+ * subscription memory for lines that, below debug level, are never written.
  */
-export function observeSubscription(metrics: GatewayMetrics, transport: Transport, log: Logger): FollowObserver {
+export function observeSubscription(metrics: GatewayMetrics, transport: Transport, log: Logger, fields: Record<string, unknown>): FollowObserver {
   const running = metrics.subscriptions.labels(transport);
   const delivered = metrics.eventsDelivered.labels(transport);
   let count = 0;
   return {
     opened() {
       running.inc();
-      log.debug({ transport }, 'subscription started');
+      if (log.isLevelEnabled('debug')) log.debug({ ...fields, transport }, 'subscription started');
     },
     delivered(event, source) {
       count += 1;
@@ -28,7 +29,7 @@ export function observeSubscription(metrics: GatewayMetrics, transport: Transpor
     },
     closed() {
       running.dec();
-      log.debug({ transport, delivered: count }, 'subscription ended');
+      if (log.isLevelEnabled('debug')) log.debug({ ...fields, transport, delivered: count }, 'subscription ended');
     },
   };
 }

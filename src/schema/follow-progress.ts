@@ -35,6 +35,6 @@ export async function followProgress(context: GatewayContext, args: ProgressArgs
     idleCheckMs: config.idleCheckMs,
     // No stream outlives its credential: WebSockets are closed then (4101); SSE streams end with an error.
     ...('expiresAt' in principal && principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
-    observer: observeSubscription(metrics, transport, log.child({ sessionId: ref.sessionId, requestId })),
+    observer: observeSubscription(metrics, transport, log, { sessionId: ref.sessionId, requestId }),
   });
 }
