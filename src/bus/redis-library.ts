@@ -182,9 +182,9 @@ end
 local function session_matches(stream, session)
   -- Only keys of our own shape are touched, so swapped or foreign keys cannot meet a value of another type.
   if string.sub(stream, 1, 12) ~= 'stream:user_' or string.sub(session, 1, 8) ~= 'session:' then return false end
-  if redis.call('TYPE', session)['ok'] ~= 'hash' then return false end
-  local owner = redis.call('HGET', session, 'userId')
-  if not owner then return false end
+  -- A key of another type answers HGET with an error (pcall: a value, not a raised error), which is no owner.
+  local owner = redis.pcall('HGET', session, 'userId')
+  if type(owner) ~= 'string' then return false end
   if stream ~= 'stream:user_' .. owner .. ':session_' .. string.sub(session, 9) then return false end
   return redis.call('EXISTS', stream) == 1
 end
