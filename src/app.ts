@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { graphiqlPage } from './plugins/graphiql-page.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
+import { readBodyFirst } from './plugins/read-body-first.js';
 import { useCompiledSubscriptions } from './plugins/use-compiled-subscriptions.js';
 import { useConsole } from './plugins/use-console.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
@@ -135,7 +136,11 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       // A connection kept alive by a response that began before the drain (an SSE stream) is idle now: close it.
       if (drain.draining) setImmediate(() => server.closeIdleConnections());
     });
-    void yoga(request, response);
+    // A request that arrived before the drain is served even if its body completes after it started.
+    const admitted = { admittedBeforeDrain: !drain.draining };
+    void readBodyFirst(request, config.maxRequestBytes).then((complete) => {
+      if (complete) void yoga(request, response, admitted);
+    });
   });
   // A graphql-ws message is a request too: one over the limit closes the socket with 1009.
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxRequestBytes });

@@ -103,13 +103,15 @@ function endOnDrain(source: AsyncIterable<ExecutionResult>, signal: AbortSignal)
 
 /**
  * Draining for Yoga: while `drain.draining`, new HTTP requests get 503 with `UNAVAILABLE` (reason `SHUTTING_DOWN`)
- * except the probes and metrics; SSE subscriptions end with that error (WebSocket subscriptions end with their
+ * except the probes and metrics, and requests whose headers arrived before the drain (`admittedBeforeDrain` in the
+ * server context, set by the HTTP server while their body was still arriving); SSE subscriptions end with that error (WebSocket subscriptions end with their
  * socket, closed 1001 by the graphql-ws glue); every execution is counted so shutdown can wait for it.
  */
 export function useDrain(drain: Drain, passThrough: readonly string[] = ['/health', '/ready', '/metrics']): Plugin {
   return {
-    onRequest({ url, endResponse, fetchAPI }) {
-      if (!drain.draining || passThrough.includes(url.pathname)) return;
+    onRequest({ url, endResponse, fetchAPI, serverContext }) {
+      const admitted = (serverContext as { admittedBeforeDrain?: boolean } | undefined)?.admittedBeforeDrain === true;
+      if (!drain.draining || admitted || passThrough.includes(url.pathname)) return;
       endResponse(
         new fetchAPI.Response(JSON.stringify({ errors: [shuttingDown().toJSON()] }), {
           status: 503,
