@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnPinned, stopProcess } from './pinning.js';
@@ -15,16 +14,8 @@ export interface BenchRedis {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../test/support/redis-server.js';
+import { freePort } from '../test/support/redis-server.js';
 
 export function redisVersion(): string {
   const out = execFileSync('redis-server', ['--version'], { encoding: 'utf8' });
