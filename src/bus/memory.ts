@@ -81,7 +81,8 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
       if (record.expiresAt > now) break;
       idempotencyRecords.delete(key);
     }
-    return idempotencyRecords.get(recordKey);
+    const record = idempotencyRecords.get(recordKey);
+    return record && record.expiresAt > now ? record : undefined;
   }
 
   // The same checks, in the same order, as the Redis Function: size, shape, key shape, the session, the key's record.
@@ -116,6 +117,8 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
     const logged = valid.map((event) => append(ref, session, event, now));
     if (idempotencyKey) {
       const record = { firstSeq: logged[0]!.seq, timestamp: now, fingerprint, expiresAt: now + options.idempotencyWindowMs };
+      // Delete first: a key set again goes to the back, keeping the map in expiry order.
+      idempotencyRecords.delete(recordKey);
       idempotencyRecords.set(recordKey, record);
     }
     return { events: logged, replayed: false };
