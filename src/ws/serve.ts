@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
+import { KeepAlive } from './keep-alive.js';
 import { guardedSend } from './slow-consumer.js';
 
 /** What graphql-ws hands our hooks as `ctx.extra` for each socket. */
@@ -41,7 +42,7 @@ export interface SocketTimings {
 const SLOW_CLOSE_GRACE_MS = 5_000;
 
 export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, timings: SocketTimings, log: Logger) {
-  const { keepAliveMs } = timings;
+  const keepAlive = new KeepAlive(timings.keepAliveMs);
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
 
@@ -49,13 +50,7 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
     // 'error' on a socket is a protocol violation or an oversized frame (ws closes it with 1002/1009 itself).
     socket.on('error', (err) => log.debug({ err: err.message }, 'websocket error'));
 
-    let pongWait: NodeJS.Timeout | undefined;
-    const ping = setInterval(() => {
-      if (socket.readyState !== socket.OPEN) return;
-      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
-      socket.once('pong', () => clearTimeout(pongWait));
-      socket.ping();
-    }, keepAliveMs);
+    keepAlive.watch(socket);
 
     const closed = server.opened(
       {
@@ -85,8 +80,6 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
     );
 
     socket.once('close', (code, reason) => {
-      clearInterval(ping);
-      clearTimeout(pongWait);
       void closed(code, String(reason));
     });
   });
@@ -99,6 +92,7 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
       // still in progress with 503; open sockets stay open.
       wss.close((err) => {
         if (err) log.warn({ err: err.message }, 'websocket server close failed');
+        keepAlive.stop();
         resolve();
       });
     }));
@@ -118,6 +112,7 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
     terminate(): number {
       const open = wss.clients.size;
       for (const client of wss.clients) client.terminate();
+      keepAlive.stop();
       return open;
     },
     /** `goAway()`: what a gateway shutting down without a deadline does. */
