@@ -16,7 +16,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { graphiqlPage } from './plugins/graphiql-page.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
-import { readBodyFirst } from './plugins/read-body-first.js';
+import { readBodyFirst } from './http/read-body-first.js';
 import { useCompiledSubscriptions } from './plugins/use-compiled-subscriptions.js';
 import { useConsole } from './plugins/use-console.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';

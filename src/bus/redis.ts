@@ -77,24 +77,6 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
   const loadLibrary = () => commands.call('FUNCTION', 'LOAD', 'REPLACE', librarySource);
   await loadLibrary();
 
-  // The event target ignores the promise SUBSCRIBE returns; this adapter keeps it, so `listen` can wait until
-  // Redis has the subscription (no event published after `listen` resolves can be missed), and so a failed
-  // SUBSCRIBE is a logged error rather than an unhandled rejection.
-  const subscribed = new Map<string, Promise<unknown>>();
-  function subscribe(channel: string): Promise<unknown> {
-    const done = subscriber.subscribe(channel);
-    subscribed.set(channel, done);
-    done.catch((err: Error) => {
-      if (subscribed.get(channel) === done) subscribed.delete(channel);
-      log.warn({ channel, err: err.message }, 'redis subscribe failed');
-    });
-    return done;
-  }
-  function unsubscribe(channel: string) {
-    subscribed.delete(channel);
-    subscriber.unsubscribe(channel).catch((err: Error) => log.warn({ channel, err: err.message }, 'redis unsubscribe failed'));
-  }
-
   // Messages published while the subscriber connection was down are gone from pub/sub; after ioredis has
   // resubscribed, every listener is told to catch up from history. 'ready' fires before ioredis re-sends
   // SUBSCRIBE, so the PING is queued a tick later and answers only once the subscriptions are back. The catch-up
@@ -126,10 +108,22 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
   // Live delivery: one SUBSCRIBE per channel however many of this process's subscribers follow it, each message
   // parsed and validated once, then handed to every listener of its channel in order. (This replaced Yoga's Redis
   // event target, which wraps every message in a DOM CustomEvent: measurable at tens of thousands of messages per
-  // second, see bench/README.md.)
-  const listenersByChannel = new Map<string, Set<LiveListener>>();
+  // second, see bench/README.md.) `subscribed` is the SUBSCRIBE reply, so `listen` can wait until Redis has the
+  // subscription (no event published after `listen` resolves can be missed); it is dropped when SUBSCRIBE fails,
+  // so the next listener tries again.
+  const channels = new Map<string, { listeners: Set<LiveListener>; subscribed?: Promise<unknown> }>();
+  function subscribed(channel: string, followed: { subscribed?: Promise<unknown> }): Promise<unknown> {
+    if (followed.subscribed) return followed.subscribed;
+    const done = subscriber.subscribe(channel);
+    followed.subscribed = done;
+    done.catch((err: Error) => {
+      if (followed.subscribed === done) delete followed.subscribed;
+      log.warn({ channel, err: err.message }, 'redis subscribe failed');
+    });
+    return done;
+  }
   subscriber.on('message', (channel: string, message: string) => {
-    const listeners = listenersByChannel.get(channel);
+    const listeners = channels.get(channel)?.listeners;
     if (!listeners) return;
     const ref = refOfChannel(channel);
     const parsed = ref && message !== '' ? parseChannelMessage(ref.sessionId, message, options.maxEventBytes) : undefined;
@@ -261,20 +255,21 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
       if (subscriber.status !== 'ready') throw gatewayError('UNAVAILABLE', 'The event store is unavailable; try again.');
       // Each listen gets its own entry, so the same function listening twice is stopped twice.
       const entry: LiveListener = (event) => listener(event);
-      let listeners = listenersByChannel.get(channel);
-      if (!listeners) listenersByChannel.set(channel, (listeners = new Set()));
+      let followed = channels.get(channel);
+      if (!followed) channels.set(channel, (followed = { listeners: new Set() }));
+      const { listeners } = followed;
       listeners.add(entry);
       if (onResync) resyncCallbacks.add(onResync);
       const stop = () => {
         listeners.delete(entry);
-        if (listeners.size === 0 && listenersByChannel.get(channel) === listeners) {
-          listenersByChannel.delete(channel);
-          unsubscribe(channel);
+        if (listeners.size === 0 && channels.get(channel) === followed) {
+          channels.delete(channel);
+          subscriber.unsubscribe(channel).catch((err: Error) => log.warn({ channel, err: err.message }, 'redis unsubscribe failed'));
         }
         if (onResync) resyncCallbacks.delete(onResync);
       };
       try {
-        await (subscribed.get(channel) ?? subscribe(channel));
+        await subscribed(channel, followed);
       } catch (err) {
         stop();
         throw codedError(err);

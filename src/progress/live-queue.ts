@@ -12,7 +12,6 @@ export type QueueSignal = 'overflow' | 'idle' | 'aborted';
 export class LiveQueue {
   private items: SessionEvent[] = [];
   private overflowed = false;
-  private wake: (() => void) | undefined;
   private ended: SessionEvent | undefined;
 
   constructor(private readonly capacity: number) {}
@@ -34,13 +33,13 @@ export class LiveQueue {
     } else {
       this.items.push(event);
     }
-    this.wake?.();
+    this.settle?.(true);
   }
 
   /** Live events may have been lost upstream: the reader should catch up from history (reported as `overflow`). */
   resync(): void {
     this.overflowed = true;
-    this.wake?.();
+    this.settle?.(true);
   }
 
   /** Stops the idle timer: the reader is gone. */
@@ -97,10 +96,8 @@ export class LiveQueue {
       this.idleMs = idleMs;
       this.settle = (woken) => {
         this.settle = undefined;
-        this.wake = undefined;
         resolve(woken);
       };
-      this.wake = () => this.settle?.(true);
       if (!this.idleTimer) this.armIdleTimer(idleMs);
     });
   }

@@ -1,4 +1,4 @@
-/** Request bodies read before Yoga sees them (src/plugins/read-body-first.ts): what a misbehaving client can do. */
+/** Request bodies read before Yoga sees them (src/http/read-body-first.ts): what a misbehaving client can do. */
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
