@@ -117,7 +117,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         maxDirectives: config.maxQueryDirectives,
       }),
       !config.introspection && useDisableIntrospection(),
-      useCompiledSubscriptions(),
+      // Tracing counts every result a subscription delivers, so it needs them all to pass through the plugins.
+      useCompiledSubscriptions({ sendDirectly: tracing === undefined }),
       // Last, so it counts executions however the plugins before it wrap them.
       useDrain(drain),
       // After useDrain, which refuses new requests (these too) while draining; streams already open end on drain.

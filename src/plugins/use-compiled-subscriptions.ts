@@ -1,6 +1,8 @@
 import { createSourceEventStream, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
+import type { GatewayContext } from '../schema/context.js';
+import { sendResultsDirectly } from './send-results-directly.js';
 
 /** Compiled subscription operations, per parsed document (Yoga's parse cache hands out one object per text). */
 type Compiled = Map<string, CompiledQuery | null>;
@@ -22,8 +24,12 @@ function withGraphQLErrors(result: ExecutionResult): ExecutionResult {
  * (createSourceEventStream: argument values, the subscribe resolver, its errors), since graphql-jit's own subscribe
  * hands the resolver the operation's variables in place of the field's arguments. Queries and mutations keep the
  * generic executor, and so does an operation graphql-jit cannot compile.
+ *
+ * With `sendDirectly`, an operation whose transport can send results itself (WebSocket: `sendResult` in its
+ * context) sends its error-free results straight from here, skipping every per-result hook (send-results-directly.ts).
+ * A plugin that must see every result, not only those with errors (tracing counts them), needs it off.
  */
-export function useCompiledSubscriptions(): Plugin {
+export function useCompiledSubscriptions({ sendDirectly }: { sendDirectly: boolean }): Plugin {
   const bySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Compiled>>();
 
   function compiled(args: ExecutionArgs): CompiledQuery | null {
@@ -47,7 +53,13 @@ export function useCompiledSubscriptions(): Plugin {
         const source = await createSourceEventStream(run);
         if (!isAsyncIterable(source)) return source;
         // Each event is the root value of one execution of the selection set, as graphql-js's subscribe does it.
-        return mapAsyncIterator(source, async (event) => withGraphQLErrors(await query.query(event, run.contextValue, run.variableValues)));
+        const execute = (event: unknown) => {
+          const result = query.query(event, run.contextValue, run.variableValues);
+          return result instanceof Promise ? result.then(withGraphQLErrors) : withGraphQLErrors(result);
+        };
+        const { sendResult } = run.contextValue as GatewayContext;
+        if (sendDirectly && sendResult) return sendResultsDirectly(source[Symbol.asyncIterator](), execute, sendResult);
+        return mapAsyncIterator(source, execute);
       });
     },
   };

@@ -41,6 +41,26 @@ export interface FollowObserver {
 /** A subscriber receives events, or at most one error after which its stream ends. */
 export type FollowItem = SessionEvent | { error: GraphQLError };
 
+/** Takes one live event synchronously, as it arrives; false declines it (see FollowStream.takeLive). */
+export type LiveTaker = (event: SessionEvent) => boolean;
+
+export interface FollowStream extends AsyncIterableIterator<FollowItem> {
+  /**
+   * Lets the consumer take live events the moment they arrive, while the stream is caught up and waiting for the
+   * next one: each event that simply continues the stream (the next seq, a live-only event) is offered to `take`,
+   * with the stream's own bookkeeping (seq, request filter, observer) done here. `take` returns false to decline
+   * (its last send has not left yet, say); the event then comes through `next()` as usual. Everything else (a gap,
+   * the last event, the session's end, an overflow, an error) always comes through `next()`, and events never
+   * overtake one another: nothing is offered while an earlier event is buffered or being handed out.
+   *
+   * Why: handed through `next()`, every event leaves behind, for the wait that follows, a new chain of promises
+   * across the stream's async layers; with a session's events a second apart that chain outlives several garbage
+   * collections, and at thousands of subscriptions its promotion to the old generation was most of the gateway's
+   * collection work (bench/README.md). Taken here, an event leaves nothing behind.
+   */
+  takeLive(take: LiveTaker): void;
+}
+
 /**
  * A session's events as one ordered stream: the retained history after the cursor, then live events, each
  * exactly once in `seq` order. Live delivery starts before history is read, so nothing published in between is
@@ -48,11 +68,15 @@ export type FollowItem = SessionEvent | { error: GraphQLError };
  * filled from history, and if history no longer holds the missing events the stream ends with CURSOR_EXPIRED
  * rather than a silent hole.
  */
-export function followSession(log: EventLog, ref: SessionRef, options: FollowOptions): AsyncIterableIterator<FollowItem> {
+export function followSession(log: EventLog, ref: SessionRef, options: FollowOptions): FollowStream {
   const abort = new AbortController();
-  const events = follow(log, ref, options, abort.signal);
+  const consumer: LiveConsumer = {};
+  const events = follow(log, ref, options, abort.signal, consumer);
   return {
     next: () => events.next(),
+    takeLive(take) {
+      consumer.take = take;
+    },
     // A subscriber that leaves while we wait for the next live event must not wait for that event to clean up.
     return(value?: unknown) {
       abort.abort();
@@ -68,7 +92,12 @@ export function followSession(log: EventLog, ref: SessionRef, options: FollowOpt
   };
 }
 
-async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, signal: AbortSignal): AsyncGenerator<FollowItem, void> {
+/** The consumer's LiveTaker, once it has registered one. */
+interface LiveConsumer {
+  take?: LiveTaker;
+}
+
+async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, signal: AbortSignal, consumer: LiveConsumer): AsyncGenerator<FollowItem, void> {
   const { requestId, observer } = options;
   const deliver = (event: SessionEvent, source: DeliverySource) => {
     observer?.delivered(event, source);
@@ -103,6 +132,29 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
     // Without a cursor the first page may start wherever retained history starts; after that it must be contiguous.
     let contiguous = options.afterSeq !== undefined;
     let replay: DeliverySource = options.afterSeq === undefined ? 'initial' : 'resume';
+    // The live loop below, for the events it would deliver on without a second thought, run while it waits
+    // (FollowStream.takeLive). The queue offers an event only while the loop waits with nothing buffered.
+    queue.takeWhileWaiting = (event) => {
+      const take = consumer.take;
+      if (!take) return false;
+      if (event.ephemeral) {
+        if (!wanted(event)) return true;
+        const shown = { ...event, seq: last };
+        if (!take(shown)) return false;
+        deliver(shown, 'live');
+        return true;
+      }
+      if (event.seq <= last) return true;
+      if (event.seq > last + 1 || isLast(event)) return false;
+      if (!wanted(event)) {
+        last = event.seq;
+        return true;
+      }
+      if (!take(event)) return false;
+      last = event.seq;
+      deliver(event, 'live');
+      return true;
+    };
     for (;;) {
       // Catch up from history.
       for (;;) {

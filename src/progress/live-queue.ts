@@ -17,6 +17,13 @@ export class LiveQueue {
   constructor(private readonly capacity: number) {}
 
   /**
+   * Offered each event that arrives while the reader waits with nothing buffered; returning true takes it, and the
+   * reader is not woken (follow-session.ts delivers the common live event this way, without a turn of its
+   * iterators). Returning false leaves the event to be buffered and taken as usual.
+   */
+  takeWhileWaiting: ((event: SessionEvent) => boolean) | undefined;
+
+  /**
    * The session's durable SESSION_ENDED once it has arrived, even if an overflow dropped it: the session's history
    * is deleted with it, so a reader refilling from history finds nothing and needs this event's seq to tell
    * whether it missed anything before the end.
@@ -27,6 +34,10 @@ export class LiveQueue {
 
   push(event: SessionEvent): void {
     if (!event.ephemeral && event.event.type === SESSION_ENDED) this.ended = event;
+    if (this.settle && this.items.length === 0 && !this.overflowed && this.takeWhileWaiting?.(event)) {
+      this.waitingSince = Date.now(); // an event came: the wait is not idle
+      return;
+    }
     if (this.items.length >= this.capacity) {
       this.items = [];
       this.overflowed = true;
@@ -44,6 +55,7 @@ export class LiveQueue {
 
   /** Stops the idle timer: the reader is gone. */
   dispose(): void {
+    this.takeWhileWaiting = undefined;
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.settle?.(false);

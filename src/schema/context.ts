@@ -1,3 +1,4 @@
+import type { ExecutionResult } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { PublishTokens } from '../auth/publish-tokens.js';
@@ -26,4 +27,9 @@ export interface GatewayContext {
   services: GatewayServices;
   /** Ids this operation's resolvers created (a new session's, a queued request's), for its log lines and span. */
   createdIds?: OperationIds;
+  /**
+   * Set on WebSocket operations: sends one result of this operation to its client (a graphql-ws `next` frame). A
+   * compiled subscription hands its results without errors straight to it (src/plugins/send-results-directly.ts).
+   */
+  sendResult?: (result: ExecutionResult) => Promise<void>;
 }

@@ -9,6 +9,8 @@ import { guardedSend } from './slow-consumer.js';
 export interface SocketExtra {
   socket: WebSocket;
   request: IncomingMessage;
+  /** Sends one message on the socket, as graphql-ws does it (bounded by the slow-consumer guard). */
+  send: (data: string) => Promise<void>;
 }
 
 /** Messages a client may send; the rest of the protocol's types flow only from the server. */
@@ -52,17 +54,18 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
 
     keepAlive.watch(socket);
 
+    const send = guardedSend(socket, {
+      sendTimeoutMs: timings.sendTimeoutMs,
+      closeGraceMs: SLOW_CLOSE_GRACE_MS,
+      onSlow: () => {
+        log.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket closed as a slow consumer');
+        timings.onSlowConsumer?.();
+      },
+    });
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: guardedSend(socket, {
-          sendTimeoutMs: timings.sendTimeoutMs,
-          closeGraceMs: SLOW_CLOSE_GRACE_MS,
-          onSlow: () => {
-            log.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket closed as a slow consumer');
-            timings.onSlowConsumer?.();
-          },
-        }),
+        send,
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', async (data, isBinary) => {
@@ -76,7 +79,7 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
             }
           }),
       },
-      { socket, request },
+      { socket, request, send },
     );
 
     socket.once('close', (code, reason) => {

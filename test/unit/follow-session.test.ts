@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { EventLog, LiveListener } from '../../src/bus/event-log.js';
 import { createMemoryEventLog, type MemoryEventLogOptions } from '../../src/bus/memory.js';
 import type { RawEvent, SessionEvent, SessionRef } from '../../src/events/types.js';
-import { followSession, type FollowItem, type FollowOptions } from '../../src/progress/follow-session.js';
+import { followSession, type FollowItem, type FollowOptions, type FollowStream } from '../../src/progress/follow-session.js';
 
 const GUARD_MS = 5_000;
 
@@ -90,7 +90,7 @@ async function appendMany(log: EventLog, ref: SessionRef, count: number, request
   return logged;
 }
 
-type Follower = AsyncIterableIterator<FollowItem>;
+type Follower = FollowStream;
 
 function follow(log: EventLog, ref: SessionRef, options: Partial<FollowOptions> = {}): Follower {
   const iterator = followSession(log, ref, { pageSize: 3, maxBuffered: 1_000, idleCheckMs: 60_000, ...options });
@@ -130,6 +130,17 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 afterEach(() => {
   vi.useRealTimers();
 });
+
+/** An observer that writes down what it is told, as `opened`, `<source> <seq>`, `closed`. */
+function recorder() {
+  const told: string[] = [];
+  const observer: FollowOptions['observer'] = {
+    opened: () => told.push('opened'),
+    delivered: (event, source) => told.push(`${source} ${event.seq}`),
+    closed: () => told.push('closed'),
+  };
+  return { told, observer };
+}
 
 describe('followSession: replay, then live', () => {
   it('replays the retained history across pages, then continues live, each event once in seq order', async () => {
@@ -210,6 +221,122 @@ describe('followSession: replay, then live', () => {
       [2, true, 99],
       [3, false, 3],
     ]);
+  });
+});
+
+describe('followSession: live events taken as they arrive (takeLive)', () => {
+  /** A follower whose consumer takes live events while `accepting` says so, recording what it took. */
+  function taking(log: EventLog, ref: SessionRef, options: Partial<FollowOptions> = {}) {
+    const follower = follow(log, ref, options);
+    const taken: SessionEvent[] = [];
+    const consumer = { accepting: true };
+    follower.takeLive((event) => {
+      if (!consumer.accepting) return false;
+      taken.push(event);
+      return true;
+    });
+    return { follower, taken, consumer };
+  }
+
+  it('hands each next live event to the consumer at once, in order, while next() keeps waiting', async () => {
+    const inner = memoryLog();
+    const ref = await newSession(inner);
+    const { log, stats } = observe(inner);
+    const { told, observer } = recorder();
+    const { follower, taken } = taking(log, ref, { observer });
+    expect((await nextEvent(follower)).seq).toBe(1);
+    let settled = false;
+    const waiting = follower.next().then((result) => ((settled = true), result));
+    await turns(2); // the follower is waiting for a live event
+    await appendMany(inner, ref, 5); // seq 2..6
+    expect(seqs(taken)).toEqual([2, 3, 4, 5, 6]);
+    await turns(2);
+    expect(settled).toBe(false);
+    expect(stats.reads).toBe(1); // nothing was read back from history
+    // The session's end is the stream's business: it comes through next(), and the stream completes.
+    await inner.endSession(ref, { type: 'SESSION_ENDED', reason: 'ENDED' });
+    expect((await waiting).value).toMatchObject({ seq: 7, event: { type: 'SESSION_ENDED' } });
+    await expectDone(follower);
+    expect(told).toEqual(['opened', 'initial 1', 'live 2', 'live 3', 'live 4', 'live 5', 'live 6', 'live 7', 'closed']);
+  });
+
+  it('gives a declined event through next(), and offers nothing more until the reader waits again', async () => {
+    const inner = memoryLog();
+    const ref = await newSession(inner);
+    const { follower, taken, consumer } = taking(inner, ref);
+    expect((await nextEvent(follower)).seq).toBe(1);
+    const waiting = nextEvent(follower);
+    await turns(2);
+    await appendMany(inner, ref, 1); // seq 2, taken
+    consumer.accepting = false;
+    await appendMany(inner, ref, 1); // seq 3, declined: wakes the reader
+    consumer.accepting = true;
+    await appendMany(inner, ref, 2); // seq 4, 5: buffered behind 3, never offered out of order
+    expect((await waiting).seq).toBe(3);
+    expect(seqs(await nextEvents(follower, 2))).toEqual([4, 5]);
+    const again = follower.next();
+    await turns(2);
+    await appendMany(inner, ref, 1); // seq 6: the reader waits with nothing buffered, so it is offered again
+    expect(seqs(taken)).toEqual([2, 6]);
+    await follower.return!();
+    expect(await again).toEqual({ done: true, value: undefined });
+  });
+
+  it('leaves a gap to next(), which fills it from history before anything else is taken', async () => {
+    const inner = memoryLog();
+    const ref = await newSession(inner);
+    const { log } = observe(inner, { dropLive: (event) => event.seq === 3 });
+    const { follower, taken } = taking(log, ref);
+    expect((await nextEvent(follower)).seq).toBe(1);
+    const waiting = nextEvent(follower);
+    await turns(2);
+    await appendMany(inner, ref, 3); // seq 2 taken, 3 lost on the way, 4 shows the gap
+    expect(seqs(taken)).toEqual([2]);
+    expect((await waiting).seq).toBe(3);
+    expect((await nextEvent(follower)).seq).toBe(4);
+  });
+
+  it("offers a live-only event under the seq before it, and skips other requests' events without waking the reader", async () => {
+    const inner = memoryLog();
+    const ref = await newSession(inner);
+    await inner.append(ref, progress(1, 'r1')); // seq 2
+    const { log, listeners } = observe(inner);
+    const { follower, taken } = taking(log, ref, { requestId: 'r1' });
+    expect((await nextEvent(follower)).seq).toBe(2);
+    let settled = false;
+    void follower.next().then(() => (settled = true));
+    await turns(2);
+    await inner.append(ref, progress(5, 'r2')); // seq 3: another request's, skipped
+    listeners[0]!({ sessionId: ref.sessionId, seq: 0, timestamp: Date.now(), ephemeral: true, event: progress(7, 'r1') });
+    listeners[0]!({ sessionId: ref.sessionId, seq: 0, timestamp: Date.now(), ephemeral: true, event: progress(8, 'r2') });
+    await inner.append(ref, progress(9, 'r1')); // seq 4
+    expect(taken.map((e) => [e.seq, e.ephemeral, e.event['percent']])).toEqual([
+      [3, true, 7],
+      [4, false, 9],
+    ]);
+    // The request's end completes the stream: through next().
+    await inner.append(ref, { type: 'RUN_FINISHED', requestId: 'r1' }); // seq 5
+    await turns(2);
+    expect(settled).toBe(true);
+  });
+
+  it('counts taken events as activity: a session they keep alive is not checked for idleness', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const inner = memoryLog({ sessionTtlMs: 1_000 });
+    const ref = await newSession(inner);
+    let lookups = 0;
+    const log: EventLog = { ...inner, getSession: (id) => (lookups++, inner.getSession(id)) };
+    const { follower, taken } = taking(log, ref, { idleCheckMs: 100 });
+    expect((await nextEvent(follower)).seq).toBe(1);
+    void follower.next();
+    for (let round = 2; round <= 6; round++) {
+      await vi.advanceTimersByTimeAsync(60);
+      await inner.append(ref, progress(round));
+    }
+    expect(seqs(taken)).toEqual([2, 3, 4, 5, 6]);
+    expect(lookups).toBe(0);
+    await vi.advanceTimersByTimeAsync(150); // now quiet for longer than idleCheckMs: one check
+    expect(lookups).toBe(1);
   });
 });
 
@@ -519,17 +646,6 @@ describe('followSession: leaving', () => {
 });
 
 describe('followSession: its observer', () => {
-  /** An observer that writes down what it is told, as `opened`, `<source> <seq>`, `closed`. */
-  function recorder() {
-    const told: string[] = [];
-    const observer: FollowOptions['observer'] = {
-      opened: () => told.push('opened'),
-      delivered: (event, source) => told.push(`${source} ${event.seq}`),
-      closed: () => told.push('closed'),
-    };
-    return { told, observer };
-  }
-
   it('is told where each delivered event came from: the initial replay, live, a refill, the end', async () => {
     const log = memoryLog();
     const ref = await newSession(log);

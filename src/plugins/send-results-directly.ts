@@ -1,0 +1,114 @@
+import type { ExecutionResult } from 'graphql';
+import type { FollowStream } from '../progress/follow-session.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
+
+function isFollowStream(source: AsyncIterator<unknown>): source is FollowStream {
+  return typeof (source as Partial<FollowStream>).takeLive === 'function';
+}
+
+/**
+ * A subscription's stream for a transport that can send results itself (`GatewayContext.sendResult`): each event
+ * is executed and, when its result has no errors, sent right here; only results with errors are yielded, to pass
+ * through the plugins as before (Yoga's error masking, error logging) and out through graphql-ws.
+ *
+ * Why: envelop and Yoga wrap a subscription's stream once per plugin with a per-result hook, and graphql-ws
+ * builds, validates and stringifies a message per result. For an error-free result every one of those hooks is a
+ * no-op, but together they built several promise-like objects and closures per event, at 10,000 subscriptions and
+ * 10,000 events/s a large share of the gateway's garbage collection (bench/README.md). From a session's follower
+ * (FollowStream) live events are taken the moment they arrive, without even a turn of the iterators; the rest
+ * (history, gaps, endings, and any event that comes while a send is still leaving) through `next()`.
+ *
+ * Order and flow control stay as they were: a result is handed to the socket's guarded send (which resolves once
+ * the kernel has it) before the next event is taken, and a live event is taken directly only while no earlier send
+ * is still leaving, so a slow reader holds its stream back and its follower's bounded buffer takes over. A result
+ * with errors is yielded only after every earlier result was sent, and graphql-ws sends it before it asks for
+ * more. `return()` (the client's `complete`, the socket closing) reaches the source at once, even while it waits.
+ */
+export function sendResultsDirectly<T>(
+  source: AsyncIterator<T>,
+  execute: (event: T) => MaybePromise<ExecutionResult>,
+  send: (result: ExecutionResult) => Promise<void>,
+): AsyncGenerator<ExecutionResult, void> {
+  const done: IteratorReturnResult<void> = { done: true, value: undefined };
+  let stopped = false;
+  /** A live event's send that has not reached the kernel yet. */
+  let sending = false;
+  /** Why a live event's send failed: the operation ends with it. */
+  let failure: { error: unknown } | undefined;
+
+  const close = async () => {
+    stopped = true;
+    await source.return?.();
+  };
+
+  if (isFollowStream(source)) {
+    const sent = () => {
+      sending = false;
+    };
+    const failed = (error: unknown) => {
+      sending = false;
+      failure = { error };
+      void close();
+    };
+    source.takeLive((event) => {
+      if (stopped || sending) return false;
+      let result: MaybePromise<ExecutionResult>;
+      try {
+        result = execute(event as T);
+      } catch {
+        return false; // next() executes it again and the error takes the usual way
+      }
+      if (isPromiseLike(result) || result.errors) return false; // next() runs it again; execution has no side effects
+      sending = true;
+      send(result).then(sent, failed);
+      return true;
+    });
+  }
+
+  /** Takes one event; sends its result unless it has errors (then returns it). Nothing of it outlives the call. */
+  async function takeOne(): Promise<IteratorResult<ExecutionResult, void> | undefined> {
+    const step = await source.next();
+    if (failure) throw failure.error;
+    if (step.done || stopped) return done;
+    const executed = execute(step.value);
+    // Awaited only when it is a promise: an await of a plain value would still cost a turn of the microtask queue.
+    const result = isPromiseLike(executed) ? await executed : executed;
+    if (result.errors) return { done: false, value: result };
+    try {
+      await send(result);
+    } catch (error) {
+      // A failed write ends the operation (graphql-ws reports it); the follower must not stay open behind it.
+      await close();
+      throw error;
+    }
+    return undefined;
+  }
+
+  async function nextWithErrors(): Promise<IteratorResult<ExecutionResult, void>> {
+    // One call per event, so that while this waits for the next event it holds nothing of the last one.
+    for (;;) {
+      const answer = await takeOne();
+      if (answer) return answer;
+    }
+  }
+
+  return {
+    next: nextWithErrors,
+    async return() {
+      await close();
+      return done;
+    },
+    async throw(error: unknown) {
+      await close();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  } as AsyncGenerator<ExecutionResult, void>;
+}
