@@ -103,10 +103,11 @@ export function useGraphQLWs(
           // graphql-ws close with 4403, which `ws` ignores on a closing socket, so the code already sent stands.
           if (!isOpen(socket) || !connections.admit(socket, principal)) return false;
           (ctx.extra as ConnectionExtra).principal = principal;
-          // The upgrade request was needed for its credentials; operations need only its headers and URL. Holding
-          // the whole IncomingMessage (raw headers, parser state) for the socket's lifetime costs every connection.
-          const { headers, url, method } = ctx.extra.request;
-          ctx.extra.request = { headers, url, method } as SocketExtra['request'];
+          // The upgrade request was needed for its credentials, which the principal now carries; operations need
+          // only its URL. Holding the IncomingMessage or even its headers (the token among them) for the socket's
+          // lifetime costs every connection memory.
+          const { url, method } = ctx.extra.request;
+          ctx.extra.request = { headers: {}, url, method } as SocketExtra['request'];
           closeWhenExpired(socket, 'expiresAt' in principal ? principal.expiresAt : undefined);
           return true;
         } catch (error) {
