@@ -1,8 +1,11 @@
-import type { SessionEvent } from '../events/types.js';
+import { checkParsedEvent } from '../events/fast-validation.js';
+import type { RawEvent, SessionEvent } from '../events/types.js';
 import { agentEventSchema, anyEventSchema, validateEvent } from '../events/validation.js';
 
 /** Room for the `$seq`, `$ts` (and `$gw`) fields the durable path adds to an event. */
 const ENVELOPE_BYTES = 64;
+/** The fields the Redis functions add beside an event's own; never part of the event. */
+const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['$seq', '$ts', '$gw']);
 
 export type ChannelMessage =
   /** `byGateway`: a durable message a gateway logged itself (marked `$gw` by its Redis functions), not an agent's FCALL. */
@@ -26,15 +29,24 @@ export function parseChannelMessage(sessionId: string, text: string, maxEventByt
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not an object' };
 
-  const { $seq: seq, $ts: ts, $gw: gateway, ...raw } = value as Record<string, unknown>;
+  const message = value as Record<string, unknown>;
+  const seq = message.$seq;
+  const ts = message.$ts;
+  const gateway = message.$gw;
   const durable = seq !== undefined;
   if (durable && !(Number.isSafeInteger(seq) && (seq as number) > 0 && Number.isFinite(ts))) {
     return { ok: false, reason: 'bad seq or ts' };
   }
   // Only the functions' own messages carry `$gw`: on a live-only message it is an unknown field like any other.
   if (!durable && gateway !== undefined) return { ok: false, reason: '$gw: unknown field' };
-  const validation = validateEvent(raw, durable ? anyEventSchema : agentEventSchema);
-  if (!validation.ok) return { ok: false, reason: validation.reason };
+  // The fast check reads past the envelope fields instead of copying the rest; zod decides whatever it does not.
+  let event: RawEvent | undefined = checkParsedEvent(message, !durable, ENVELOPE_KEYS);
+  if (event === undefined) {
+    const { $seq: _seq, $ts: _ts, $gw: _gateway, ...raw } = message;
+    const validation = validateEvent(raw, durable ? anyEventSchema : agentEventSchema);
+    if (!validation.ok) return { ok: false, reason: validation.reason };
+    event = validation.event;
+  }
   return {
     ok: true,
     byGateway: durable && gateway === true,
@@ -43,7 +55,7 @@ export function parseChannelMessage(sessionId: string, text: string, maxEventByt
       seq: durable ? (seq as number) : 0,
       timestamp: durable ? (ts as number) : Date.now(),
       ephemeral: !durable,
-      event: validation.event,
+      event,
     },
   };
 }
