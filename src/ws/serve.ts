@@ -68,15 +68,15 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
         send,
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
-          socket.on('message', async (data, isBinary) => {
+          // Not an async listener: handling a `subscribe` lasts as long as the subscription, and an awaiting
+          // listener would hold the message's Buffer all that time, for every subscription.
+          socket.on('message', (data, isBinary) => {
             const text = isBinary ? '' : String(data);
             if (!isClientMessage(text)) return socket.close(CloseCode.BadRequest, 'Invalid message received');
-            try {
-              await handle(text);
-            } catch (err) {
+            handle(text).catch((err: unknown) => {
               log.error({ err }, 'graphql-ws message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
-            }
+            });
           }),
       },
       { socket, request, send },
