@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseChannelMessage, type ChannelMessage } from '../../src/bus/channel-message.js';
 import { checkParsedEvent } from '../../src/events/fast-validation.js';
 import { agentEventSchema, anyEventSchema, INT_MAX, validateEvent } from '../../src/events/validation.js';
-import { AGENT_VARIANTS, ENVELOPE_FIELDS, VARIANTS, type FieldDefinition, type FieldSpec, type VariantDefinition } from '../../src/events/variants.js';
+import { AGENT_VARIANTS, ENVELOPE_FIELDS, VARIANTS, type FieldDefinition, type VariantDefinition } from '../../src/events/variants.js';
+import { boundaryValues, invalidValues, validValue } from '../support/field-values.js';
 
 /**
  * The fast check may only ever vouch for an event zod accepts, returning the same event; and it must vouch for the
@@ -33,67 +34,7 @@ function expectSameVerdict(value: Record<string, unknown>, agentOnly = true) {
 }
 
 describe('checkParsedEvent on the cases of validation.test.ts', () => {
-  // The same generators as there, so the fast check sees every value zod's tests do (non-JSON ones included).
-  function validValue(spec: FieldSpec): unknown {
-    switch (spec.kind) {
-      case 'id':
-        return 'id_1-A';
-      case 'text':
-        return 'some text';
-      case 'int':
-        return 42;
-      case 'number':
-        return 12.5;
-      case 'percent':
-        return 37.5;
-      case 'boolean':
-        return false;
-      case 'json':
-        return { nested: [1, 'two', null, { three: true }] };
-      case 'jsonArray':
-        return [{ op: 'replace', path: '/a', value: 1 }];
-    }
-  }
-  function invalidValues(spec: FieldSpec): unknown[] {
-    switch (spec.kind) {
-      case 'id':
-        return ['', 'a:b', 'a*', 'a b', 'é', 'x'.repeat(129), 5];
-      case 'text':
-        return ['x'.repeat(spec.max + 1), 42, ['a']];
-      case 'int':
-        return [-1, 1.5, INT_MAX + 1, '3', Number.NaN, Number.POSITIVE_INFINITY];
-      case 'number':
-        return [-0.01, -1, '3', Number.NaN, Number.POSITIVE_INFINITY];
-      case 'percent':
-        return [-0.1, -1, 100.1, 101, '50', Number.NaN];
-      case 'boolean':
-        return ['true', 1, 0];
-      case 'json':
-        return [() => 1, new Date(0), 10n];
-      case 'jsonArray':
-        return [{}, { 0: 'a' }, 'x', 3];
-    }
-  }
-  function boundaryValues(spec: FieldSpec): unknown[] {
-    switch (spec.kind) {
-      case 'id':
-        return ['a', 'x'.repeat(128), 'A-z_09'];
-      case 'text':
-        return ['x'.repeat(spec.max)];
-      case 'int':
-        return [0, INT_MAX];
-      case 'number':
-        return [0, 1e12];
-      case 'percent':
-        return [0, 100, 0.5];
-      case 'boolean':
-        return [true, false];
-      case 'json':
-        return ['string', 0, [], {}, true];
-      case 'jsonArray':
-        return [[1], [{ op: 'remove', path: '/x' }, { op: 'add', path: '/y', value: null }]];
-    }
-  }
+  // The same values as there (test/support/field-values.ts), so the fast check sees every value zod's tests do.
   const fieldsOf = (variant: VariantDefinition) => Object.entries({ ...ENVELOPE_FIELDS, ...variant.fields });
   const fullExample = (variant: VariantDefinition): Record<string, unknown> => ({
     type: variant.type,

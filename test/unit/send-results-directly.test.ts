@@ -49,6 +49,16 @@ function controlledSend() {
   };
 }
 
+/** A direct stream over a new session's follower, its first next() pending: caught up and waiting for live events. */
+async function waitingStream() {
+  const { follower, append } = await setUp();
+  const sender = controlledSend();
+  const stream = sendResultsDirectly(follower, execute, sender.send);
+  const next = stream.next();
+  await turns(3);
+  return { follower, append, sender, stream, next };
+}
+
 describe('sendResultsDirectly', () => {
   it('sends error-free results itself, in order, taking live events as they arrive; yields only results with errors', async () => {
     const { follower, append } = await setUp();
@@ -73,11 +83,7 @@ describe('sendResultsDirectly', () => {
   });
 
   it('takes the next event through the follower, behind it, while a live send has not left yet', async () => {
-    const { follower, append } = await setUp();
-    const sender = controlledSend();
-    const stream = sendResultsDirectly(follower, execute, sender.send);
-    const next = stream.next();
-    await turns(3);
+    const { append, sender, stream, next } = await waitingStream();
     sender.holdSends(true);
     await append(1); // seq 2: taken live, its send held
     await append(2); // seq 3: declined (a send is leaving), goes through next(), whose send is held too
@@ -97,11 +103,7 @@ describe('sendResultsDirectly', () => {
   });
 
   it('ends the operation with the error of a live send that failed, and stops following', async () => {
-    const { follower, append } = await setUp();
-    const sender = controlledSend();
-    const stream = sendResultsDirectly(follower, execute, sender.send);
-    const next = stream.next();
-    await turns(3);
+    const { append, sender, next } = await waitingStream();
     sender.holdSends(true);
     await append(1); // seq 2, taken live
     sender.pending[0]!.reject(new Error('socket gone'));
@@ -112,11 +114,7 @@ describe('sendResultsDirectly', () => {
   });
 
   it('return() while waiting for an event ends the follower at once', async () => {
-    const { follower } = await setUp();
-    const { send } = controlledSend();
-    const stream = sendResultsDirectly(follower, execute, send);
-    const next = stream.next();
-    await turns(3);
+    const { follower, stream, next } = await waitingStream();
     await stream.return();
     expect(await next).toEqual({ done: true, value: undefined });
     expect(await follower.next()).toEqual({ done: true, value: undefined });
