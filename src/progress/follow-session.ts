@@ -132,9 +132,13 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
     // Without a cursor the first page may start wherever retained history starts; after that it must be contiguous.
     let contiguous = options.afterSeq !== undefined;
     let replay: DeliverySource = options.afterSeq === undefined ? 'initial' : 'resume';
+    // When an event last arrived while the live loop waited: the session is alive, whatever its idle timer says.
+    let lastArrivalAt = 0;
     // The live loop below, for the events it would deliver on without a second thought, run while it waits
-    // (FollowStream.takeLive). The queue offers an event only while the loop waits with nothing buffered.
+    // (FollowStream.takeLive). The queue offers an event only while the loop waits with nothing buffered; the
+    // loop's own deadlines (idle check, token expiry) still wake it when due.
     queue.takeWhileWaiting = (event) => {
+      lastArrivalAt = Date.now();
       const take = consumer.take;
       if (!take) return false;
       if (event.ephemeral) {
@@ -201,6 +205,8 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
         if (item === 'overflow') break;
         if (item === 'idle') {
           if (Date.now() >= (options.expiresAt ?? Infinity)) continue;
+          // Quiet for the loop, not for the session: events arrived (and were taken) while it waited.
+          if (Date.now() - lastArrivalAt < options.idleCheckMs) continue;
           if ((await log.getSession(ref.sessionId).catch(() => true)) === null) {
             yield deliver(ended('EXPIRED', last), 'notice');
             return;

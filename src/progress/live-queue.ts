@@ -34,10 +34,8 @@ export class LiveQueue {
 
   push(event: SessionEvent): void {
     if (!event.ephemeral && event.event.type === SESSION_ENDED) this.ended = event;
-    if (this.settle && this.items.length === 0 && !this.overflowed && this.takeWhileWaiting?.(event)) {
-      this.waitingSince = Date.now(); // an event came: the wait is not idle
-      return;
-    }
+    // The wait goes on: its timer still ends it when due (the reader's deadlines do not move for taken events).
+    if (this.settle && this.items.length === 0 && !this.overflowed && this.takeWhileWaiting?.(event)) return;
     if (this.items.length >= this.capacity) {
       this.items = [];
       this.overflowed = true;

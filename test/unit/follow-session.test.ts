@@ -338,6 +338,22 @@ describe('followSession: live events taken as they arrive (takeLive)', () => {
     await vi.advanceTimersByTimeAsync(150); // now quiet for longer than idleCheckMs: one check
     expect(lookups).toBe(1);
   });
+  it('ends at the credential\'s expiry even while events keep being taken', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const inner = memoryLog();
+    const ref = await newSession(inner);
+    const { follower, taken } = taking(inner, ref, { idleCheckMs: 100, expiresAt: Date.now() + 250 });
+    expect((await nextEvent(follower)).seq).toBe(1);
+    let settled: IteratorResult<FollowItem> | undefined;
+    void follower.next().then((result) => (settled = result));
+    for (let round = 2; round <= 6; round++) {
+      await vi.advanceTimersByTimeAsync(60);
+      if (settled) break;
+      await inner.append(ref, progress(round));
+    }
+    expect(seqs(taken)).toEqual([2, 3, 4, 5]); // the fifth append (at 300 ms) came after the expiry
+    expect(settled).toMatchObject({ done: false, value: { error: { extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } } } });
+  });
 });
 
 describe('followSession: a request', () => {
