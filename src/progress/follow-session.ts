@@ -140,7 +140,8 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
     queue.takeWhileWaiting = (event) => {
       lastArrivalAt = Date.now();
       const take = consumer.take;
-      if (!take) return false;
+      // Past the credential's expiry, even before its timer fired: the loop ends the stream.
+      if (!take || lastArrivalAt >= (options.expiresAt ?? Infinity)) return false;
       if (event.ephemeral) {
         if (!wanted(event)) return true;
         const shown = { ...event, seq: last };
