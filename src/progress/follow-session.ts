@@ -214,6 +214,8 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
           }
           continue;
         }
+        // An event that arrives past the expiry, before its timer fired, is not delivered: the stream ends above.
+        if (Date.now() >= (options.expiresAt ?? Infinity)) continue;
         if (item.ephemeral) {
           if (wanted(item)) yield deliver({ ...item, seq: last }, 'live');
           continue;

@@ -354,6 +354,20 @@ describe('followSession: live events taken as they arrive (takeLive)', () => {
     expect(seqs(taken)).toEqual([2, 3, 4, 5]); // the fifth append (at 300 ms) came after the expiry
     expect(settled).toMatchObject({ done: false, value: { error: { extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } } } });
   });
+
+  it('does not take an event that arrives past the expiry before the expiry timer fired: the stream ends instead', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const inner = memoryLog();
+    const ref = await newSession(inner);
+    const { follower, taken } = taking(inner, ref, { idleCheckMs: 60_000, expiresAt: Date.now() + 250 });
+    expect((await nextEvent(follower)).seq).toBe(1);
+    const ending = follower.next();
+    await turns(2);
+    vi.setSystemTime(Date.now() + 300); // the clock is past the expiry; no timer has run yet
+    await inner.append(ref, progress(2));
+    expect(taken).toEqual([]);
+    expect(await ending).toMatchObject({ done: false, value: { error: { extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } } } });
+  });
 });
 
 describe('followSession: a request', () => {
