@@ -3,9 +3,16 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../schema/context.js';
 import { sendResultsDirectly } from './send-results-directly.js';
+import { SharedExecution } from './shared-execution.js';
+
+/** A compiled subscription operation, with the result its subscribers share per event. */
+interface CompiledOperation {
+  query: CompiledQuery;
+  shared: SharedExecution;
+}
 
 /** Compiled subscription operations, per parsed document (Yoga's parse cache hands out one object per text). */
-type Compiled = Map<string, CompiledQuery | null>;
+type Compiled = Map<string, CompiledOperation | null>;
 
 /** graphql-jit reports some errors as its own objects without extensions; the other plugins expect GraphQLErrors. */
 function asGraphQLError(error: { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }): GraphQLError {
@@ -32,7 +39,7 @@ function withGraphQLErrors(result: ExecutionResult): ExecutionResult {
 export function useCompiledSubscriptions({ sendDirectly }: { sendDirectly: boolean }): Plugin {
   const bySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Compiled>>();
 
-  function compiled(args: ExecutionArgs): CompiledQuery | null {
+  function compiled(args: ExecutionArgs): CompiledOperation | null {
     let byDocument = bySchema.get(args.schema);
     if (!byDocument) bySchema.set(args.schema, (byDocument = new WeakMap()));
     let byOperation = byDocument.get(args.document);
@@ -40,23 +47,25 @@ export function useCompiledSubscriptions({ sendDirectly }: { sendDirectly: boole
     const name = args.operationName ?? '';
     if (!byOperation.has(name)) {
       const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
-      byOperation.set(name, isCompiledQuery(result) ? result : null);
+      byOperation.set(name, isCompiledQuery(result) ? { query: result, shared: new SharedExecution() } : null);
     }
     return byOperation.get(name)!;
   }
 
   return {
     onSubscribe({ args, setSubscribeFn }) {
-      const query = compiled(args);
-      if (!query) return;
+      const operation = compiled(args);
+      if (!operation) return;
+      const { query, shared } = operation;
       setSubscribeFn(async (run: ExecutionArgs) => {
         const source = await createSourceEventStream(run);
         if (!isAsyncIterable(source)) return source;
-        // Each event is the root value of one execution of the selection set, as graphql-js's subscribe does it.
-        const execute = (event: unknown) => {
+        // Each event is the root value of one execution of the selection set, as graphql-js's subscribe does it,
+        // once per event for all the subscriptions of this operation with the same variables.
+        const execute = shared.forSubscription(JSON.stringify(run.variableValues ?? {}), (event: unknown) => {
           const result = query.query(event, run.contextValue, run.variableValues);
           return result instanceof Promise ? result.then(withGraphQLErrors) : withGraphQLErrors(result);
-        };
+        });
         const { sendResult } = run.contextValue as GatewayContext;
         if (sendDirectly && sendResult) return sendResultsDirectly(source[Symbol.asyncIterator](), execute, sendResult);
         return mapAsyncIterator(source, execute);
