@@ -54,8 +54,11 @@ export interface BenchOptions {
    * saturate the generator's core: another core (if the machine has one) keeps it from limiting the generator.
    */
   redisCore?: number;
-  /** Where result JSON files go. */
-  outDir: string;
+  /**
+   * Where the result JSON goes. Unset: bench/results/ for a run that records (see `record`), the system temp
+   * directory otherwise, so exploratory runs never land in the repository.
+   */
+  outDir?: string;
   /**
    * Update results/latest.json and the table in bench/README.md. Unset: only for a complete run (not smoke, both
    * targets, the FCALL path), so a partial or exploratory run never replaces the recorded table.
@@ -88,7 +91,6 @@ const FULL: BenchOptions = {
   gatewayEnv: {},
   serverCore: 0,
   generatorCore: 1,
-  outDir: 'bench/results',
 };
 
 const SMOKE: Partial<BenchOptions> = {
@@ -105,8 +107,6 @@ const SMOKE: Partial<BenchOptions> = {
   verifyEvery: 1,
   gatewayFrom: 'src',
   build: 'never',
-  // Smoke results are not measurements: kept out of bench/results/ unless --out-dir says otherwise.
-  outDir: join(tmpdir(), 'apg-bench-smoke'),
 };
 
 type Kind = 'number' | 'numbers' | 'string' | 'boolean' | 'words' | 'pairs';
@@ -205,6 +205,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
   }
   validate(options);
   return options;
+}
+
+/** Where this run's result JSON goes (`outDir`, or by whether the run records). */
+export function resultsDir(options: BenchOptions): string {
+  return options.outDir ?? (shouldRecord(options) ? 'bench/results' : join(tmpdir(), 'apg-bench-runs'));
 }
 
 /** Whether this run replaces results/latest.json and the README table. */

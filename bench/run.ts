@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LoadGenerator } from './load-generator.js';
 import { describeMachine, describeRevision } from './machine.js';
 import { measureTarget, type TargetContext, type TargetResult } from './measure-target.js';
-import { HelpRequested, parseOptions, shouldRecord, type BenchOptions } from './options.js';
+import { HelpRequested, parseOptions, resultsDir, shouldRecord, type BenchOptions } from './options.js';
 import { allowedCores, pinProcess, ROOT } from './pinning.js';
 import { startRedis, type BenchRedis } from './redis.js';
 import { computeRatios, markdownReport, writeResults, type BenchResult } from './report.js';
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     ratios: computeRatios(targets.gateway, targets.relay),
   };
   const record = shouldRecord(options);
-  const file = writeResults(result, options.outDir, record);
+  const file = writeResults(result, resultsDir(options), record);
   log(`results: ${file}${record ? ' (and results/latest.json, bench/README.md)' : ''}`);
   console.log(markdownReport(result));
 }
