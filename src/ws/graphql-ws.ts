@@ -103,11 +103,13 @@ export function useGraphQLWs(
           // graphql-ws close with 4403, which `ws` ignores on a closing socket, so the code already sent stands.
           if (!isOpen(socket) || !connections.admit(socket, principal)) return false;
           (ctx.extra as ConnectionExtra).principal = principal;
-          // The upgrade request was needed for its credentials, which the principal now carries; operations need
-          // only its URL. Holding the IncomingMessage or even its headers (the token among them) for the socket's
-          // lifetime costs every connection memory.
+          // The upgrade request and connection_init's payload were needed for their credentials, which the
+          // principal now carries; operations need only the request's URL. Holding the IncomingMessage, its headers
+          // or the payload (the token among them) for the socket's lifetime costs every connection memory, and
+          // keeps a bearer token in the heap.
           const { url, method } = ctx.extra.request;
           ctx.extra.request = { headers: {}, url, method } as SocketExtra['request'];
+          delete (ctx as { connectionParams?: unknown }).connectionParams;
           closeWhenExpired(socket, 'expiresAt' in principal ? principal.expiresAt : undefined);
           return true;
         } catch (error) {
