@@ -1,11 +1,6 @@
 import type { ExecutionResult } from 'graphql';
+import { isPromise, type PromiseOrValue } from 'graphql-yoga';
 import type { FollowStream } from '../progress/follow-session.js';
-
-type MaybePromise<T> = T | Promise<T>;
-
-function isPromiseLike<T>(value: MaybePromise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown }).then === 'function';
-}
 
 function isFollowStream(source: AsyncIterator<unknown>): source is FollowStream {
   return typeof (source as Partial<FollowStream>).takeLive === 'function';
@@ -31,7 +26,7 @@ function isFollowStream(source: AsyncIterator<unknown>): source is FollowStream 
  */
 export function sendResultsDirectly<T>(
   source: AsyncIterator<T>,
-  execute: (event: T) => MaybePromise<ExecutionResult>,
+  execute: (event: T) => PromiseOrValue<ExecutionResult>,
   send: (result: ExecutionResult) => Promise<void>,
 ): AsyncGenerator<ExecutionResult, void> {
   const done: IteratorReturnResult<void> = { done: true, value: undefined };
@@ -57,13 +52,13 @@ export function sendResultsDirectly<T>(
     };
     source.takeLive((event) => {
       if (stopped || sending) return false;
-      let result: MaybePromise<ExecutionResult>;
+      let result: PromiseOrValue<ExecutionResult>;
       try {
         result = execute(event as T);
       } catch {
         return false; // next() executes it again and the error takes the usual way
       }
-      if (isPromiseLike(result) || result.errors) return false; // next() runs it again; execution has no side effects
+      if (isPromise(result) || result.errors) return false; // next() runs it again; execution has no side effects
       sending = true;
       send(result).then(sent, failed);
       return true;
@@ -77,7 +72,7 @@ export function sendResultsDirectly<T>(
     if (step.done || stopped) return done;
     const executed = execute(step.value);
     // Awaited only when it is a promise: an await of a plain value would still cost a turn of the microtask queue.
-    const result = isPromiseLike(executed) ? await executed : executed;
+    const result = isPromise(executed) ? await executed : executed;
     if (result.errors) return { done: false, value: result };
     try {
       await send(result);

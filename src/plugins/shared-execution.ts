@@ -1,6 +1,5 @@
 import type { ExecutionResult } from 'graphql';
-
-type MaybePromise<T> = T | Promise<T>;
+import { isPromise, type PromiseOrValue } from 'graphql-yoga';
 
 /** The last error-free result of one compiled operation: for which event, under which variables. */
 interface LastResult {
@@ -28,12 +27,12 @@ export class SharedExecution {
   private last: LastResult | undefined;
 
   /** `execute` for one subscription: `variables` is its variables, serialized once. */
-  forSubscription<T>(variables: string, execute: (event: T) => MaybePromise<ExecutionResult>): (event: T) => MaybePromise<ExecutionResult> {
+  forSubscription<T>(variables: string, execute: (event: T) => PromiseOrValue<ExecutionResult>): (event: T) => PromiseOrValue<ExecutionResult> {
     return (event) => {
       const last = this.last;
       if (last !== undefined && last.event === event && last.variables === variables) return last.result;
       const result = execute(event);
-      if (!(result instanceof Promise) && !result.errors) this.last = { event, variables, result };
+      if (!isPromise(result) && !result.errors) this.last = { event, variables, result };
       return result;
     };
   }

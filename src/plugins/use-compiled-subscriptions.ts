@@ -1,6 +1,6 @@
 import { createSourceEventStream, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
+import { isAsyncIterable, isPromise, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../schema/context.js';
 import { sendResultsDirectly } from './send-results-directly.js';
 import { SharedExecution } from './shared-execution.js';
@@ -64,7 +64,7 @@ export function useCompiledSubscriptions({ sendDirectly }: { sendDirectly: boole
         // once per event for all the subscriptions of this operation with the same variables.
         const execute = shared.forSubscription(JSON.stringify(run.variableValues ?? {}), (event: unknown) => {
           const result = query.query(event, run.contextValue, run.variableValues);
-          return result instanceof Promise ? result.then(withGraphQLErrors) : withGraphQLErrors(result);
+          return isPromise(result) ? result.then(withGraphQLErrors) : withGraphQLErrors(result);
         });
         const { sendResult } = run.contextValue as GatewayContext;
         if (sendDirectly && sendResult) return sendResultsDirectly(source[Symbol.asyncIterator](), execute, sendResult);
