@@ -247,6 +247,33 @@ function expectCompleteRun(ui: UiList, length = RUN) {
   expect({ reloads: ui.reloads, errors: ui.errors, completed: ui.completed }).toEqual({ reloads: [], errors: [], completed: true });
 }
 
+/**
+ * The UI resumed once, from the middle of the run (after its first 100 events, before everything after its cursor
+ * had been published); then the session ends and the UI holds the complete run.
+ */
+async function expectResumedMidRunThenComplete(ui: UiClient, sessionId: string, list: UiList): Promise<void> {
+  const [resumed, ...more] = resumedSeqs(list);
+  expect(more).toEqual([]);
+  expect(resumed).toBeGreaterThanOrEqual(100);
+  expect(resumed).toBeLessThanOrEqual(RUN / 2 + 1);
+  await ui.endSession(sessionId);
+  expect(await list.follower.done).toEqual({ kind: 'completed' });
+  expectCompleteRun(list);
+}
+
+/** A new user's UI on `urls`, disposed after the test, with a session it started and follows. */
+async function openSession(
+  client: (typeof CLIENTS)[number],
+  urls: Pick<UiConnection, 'httpUrl' | 'wsUrl' | 'keepAlive'>,
+): Promise<{ ui: UiClient; userId: string; sessionId: string; list: UiList }> {
+  const userId = `ui-${randomUUID()}`;
+  const ui = client.connect({ ...urls, credentials: () => ({ userId }) });
+  onTestFinished(() => ui.dispose());
+  const sessionId = `s-${randomUUID()}`;
+  await ui.startSession(sessionId);
+  return { ui, userId, sessionId, list: new UiList(ui, sessionId) };
+}
+
 /** The seqs of the cursors the UI resumed from, each once (every attempt during one outage uses the same). */
 function resumedSeqs(ui: UiList): (number | null | undefined)[] {
   return [...new Set(ui.resumedFrom)].map((cursor) => ui.durable.find((e) => e.id === cursor)?.seq);
@@ -256,12 +283,7 @@ describe.each(CLIENTS)('a UI following a session with $name', (client) => {
   it(`keeps all ${RUN} events, in order and once, when its WebSocket is dropped mid-run`, async () => {
     const { gw, redis } = await redisGatewayForTest();
     const proxy = await tcpProxy(Number(new URL(gw.url).port));
-    const userId = `ui-${randomUUID()}`;
-    const ui = client.connect({ httpUrl: gw.url, wsUrl: proxy.wsUrl, credentials: () => ({ userId }) });
-    onTestFinished(() => ui.dispose());
-    const sessionId = `s-${randomUUID()}`;
-    await ui.startSession(sessionId);
-    const list = new UiList(ui, sessionId);
+    const { ui, userId, sessionId, list } = await openSession(client, { httpUrl: gw.url, wsUrl: proxy.wsUrl });
     await list.until((l) => l.durable.length === 1, 'SESSION_STARTED');
 
     const publisher = agent(redis, userId, sessionId);
@@ -272,15 +294,7 @@ describe.each(CLIENTS)('a UI following a session with $name', (client) => {
     await publisher.publish(RUN / 2 + 1, RUN);
     await list.until((l) => l.durable.length === RUN + 1, `all ${RUN} events`);
     expect(proxy.accepted).toBeGreaterThanOrEqual(2);
-    // It resumed from the middle of the run: before everything after the cursor had been published.
-    const [resumed, ...more] = resumedSeqs(list);
-    expect(more).toEqual([]);
-    expect(resumed).toBeGreaterThanOrEqual(100);
-    expect(resumed).toBeLessThanOrEqual(RUN / 2 + 1);
-
-    await ui.endSession(sessionId);
-    expect(await list.follower.done).toEqual({ kind: 'completed' });
-    expectCompleteRun(list);
+    await expectResumedMidRunThenComplete(ui, sessionId, list);
   });
 
   // Abrupt drops are the test above; this is a restart as a deploy does it: the gateway drains (1001) and exits, and
@@ -301,13 +315,8 @@ describe.each(CLIENTS)('a UI following a session with $name', (client) => {
     onTestFinished(async () => {
       await redis.quit();
     });
-    const userId = `ui-${randomUUID()}`;
     // The UI keeps its URLs: the new process listens on the same port.
-    const ui = client.connect({ httpUrl: first.url, wsUrl: first.wsUrl, credentials: () => ({ userId }) });
-    onTestFinished(() => ui.dispose());
-    const sessionId = `s-${randomUUID()}`;
-    await ui.startSession(sessionId);
-    const list = new UiList(ui, sessionId);
+    const { ui, userId, sessionId, list } = await openSession(client, { httpUrl: first.url, wsUrl: first.wsUrl });
     await list.until((l) => l.durable.length === 1, 'SESSION_STARTED');
 
     const publisher = agent(redis, userId, sessionId);
@@ -318,27 +327,15 @@ describe.each(CLIENTS)('a UI following a session with $name', (client) => {
     await publisher.publish(RUN / 2 + 1, RUN);
     await start(first.port);
     await list.until((l) => l.durable.length === RUN + 1, `all ${RUN} events`);
-    const [resumed, ...more] = resumedSeqs(list);
-    expect(more).toEqual([]);
-    expect(resumed).toBeGreaterThanOrEqual(100);
-    expect(resumed).toBeLessThanOrEqual(RUN / 2 + 1);
-
-    await ui.endSession(sessionId);
-    expect(await list.follower.done).toEqual({ kind: 'completed' });
-    expectCompleteRun(list);
+    await expectResumedMidRunThenComplete(ui, sessionId, list);
   });
 
   it('notices a connection gone silent (no close, no reset) by its unanswered ping, and resumes', async () => {
     const { gw, redis } = await redisGatewayForTest();
     const proxy = await tcpProxy(Number(new URL(gw.url).port));
-    const userId = `ui-${randomUUID()}`;
     // Short enough for a test; the default (12 s, then 6 s for the pong) suits a UI.
     const keepAlive = { intervalMs: 200, timeoutMs: 200 };
-    const ui = client.connect({ httpUrl: gw.url, wsUrl: proxy.wsUrl, credentials: () => ({ userId }), keepAlive });
-    onTestFinished(() => ui.dispose());
-    const sessionId = `s-${randomUUID()}`;
-    await ui.startSession(sessionId);
-    const list = new UiList(ui, sessionId);
+    const { ui, userId, sessionId, list } = await openSession(client, { httpUrl: gw.url, wsUrl: proxy.wsUrl, keepAlive });
     const publisher = agent(redis, userId, sessionId);
     await publisher.publish(1, 100);
     await list.until((l) => l.durable.length === 101, '100 events');
@@ -357,12 +354,7 @@ describe.each(CLIENTS)('a UI following a session with $name', (client) => {
     // A short history, so the events after the UI's cursor age out while it is away.
     const { gw, redis } = await redisGatewayForTest({ historyMaxEvents: 10 });
     const proxy = await tcpProxy(Number(new URL(gw.url).port));
-    const userId = `ui-${randomUUID()}`;
-    const ui = client.connect({ httpUrl: gw.url, wsUrl: proxy.wsUrl, credentials: () => ({ userId }) });
-    onTestFinished(() => ui.dispose());
-    const sessionId = `s-${randomUUID()}`;
-    await ui.startSession(sessionId);
-    const list = new UiList(ui, sessionId);
+    const { ui, userId, sessionId, list } = await openSession(client, { httpUrl: gw.url, wsUrl: proxy.wsUrl });
     const publisher = agent(redis, userId, sessionId);
     await publisher.publish(1, 5);
     await list.until((l) => l.durable.length === 6, '6 events');
