@@ -25,6 +25,7 @@ import { useErrorCodes } from './plugins/use-error-codes.js';
 import { useErrorLogging } from './plugins/use-error-logging.js';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
+import { useRequestBodyLimit, type BodyLimitContext } from './plugins/use-request-body-limit.js';
 import { useSseUpdates } from './plugins/use-sse-updates.js';
 import { useTracing } from './plugins/use-tracing.js';
 import type { GatewayContext } from './schema/context.js';
@@ -83,8 +84,8 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     maskedErrors: { isDev: !config.production },
     graphiql: config.graphiql && { title: 'Agent Progress Gateway', subscriptionsProtocol: 'WS' },
     renderGraphiQL: graphiqlPage(config.graphiqlAssets),
-    // Yoga counts the bytes as they arrive, so a chunked body without Content-Length is cut off at the limit too.
-    maxRequestBodySize: config.maxRequestBytes,
+    // The HTTP server reads and counts every body first (read-body-first.ts); useRequestBodyLimit answers for it.
+    maxRequestBodySize: false,
     batching: config.maxBatchSize > 0 && { limit: config.maxBatchSize },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -123,6 +124,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       useDrain(drain),
       // After useDrain, which refuses new requests (these too) while draining; streams already open end on drain.
       useSseUpdates(services, drain.signal),
+      useRequestBodyLimit(),
     ],
   });
 
@@ -138,9 +140,13 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       if (drain.draining) setImmediate(() => server.closeIdleConnections());
     });
     // A request that arrived before the drain is served even if its body completes after it started.
-    const admitted = { admittedBeforeDrain: !drain.draining };
-    void readBodyFirst(request, config.maxRequestBytes).then((complete) => {
-      if (complete) void yoga(request, response, admitted);
+    const admittedBeforeDrain = !drain.draining;
+    void readBodyFirst(request, config.maxRequestBytes).then((reading) => {
+      if (reading === 'aborted') return;
+      const bodyTooLarge = reading === 'too-large';
+      // The rest of an oversized body is never read: the connection ends after the 413.
+      if (bodyTooLarge) response.shouldKeepAlive = false;
+      void yoga(request, response, { admittedBeforeDrain, bodyTooLarge } satisfies BodyLimitContext & { admittedBeforeDrain: boolean });
     });
   });
   // A graphql-ws message is a request too: one over the limit closes the socket with 1009.
