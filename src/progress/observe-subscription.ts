@@ -2,6 +2,28 @@ import type { Logger } from '../log.js';
 import type { GatewayMetrics, Transport } from '../metrics.js';
 import type { FollowObserver } from './follow-session.js';
 
+interface TransportCounters {
+  running: ReturnType<GatewayMetrics['subscriptions']['labels']>;
+  delivered: ReturnType<GatewayMetrics['eventsDelivered']['labels']>;
+}
+
+const countersByMetrics = new WeakMap<GatewayMetrics, Map<Transport, TransportCounters>>();
+
+/**
+ * The transport's labelled counters, made once per metrics registry: prom-client's `labels()` builds a new object
+ * of bound functions at each call, which each held subscription would otherwise keep (~600 bytes).
+ */
+function countersOf(metrics: GatewayMetrics, transport: Transport): TransportCounters {
+  let byTransport = countersByMetrics.get(metrics);
+  if (!byTransport) countersByMetrics.set(metrics, (byTransport = new Map()));
+  let counters = byTransport.get(transport);
+  if (!counters) {
+    counters = { running: metrics.subscriptions.labels(transport), delivered: metrics.eventsDelivered.labels(transport) };
+    byTransport.set(transport, counters);
+  }
+  return counters;
+}
+
 /**
  * Counts one subscription in the metrics (running, delivered, replayed, latency) and logs its start and end at
  * debug level with the session's fields. Per event: two increments and, for live durable events, one histogram
@@ -9,8 +31,7 @@ import type { FollowObserver } from './follow-session.js';
  * subscription memory for lines that, below debug level, are never written.
  */
 export function observeSubscription(metrics: GatewayMetrics, transport: Transport, log: Logger, fields: Record<string, unknown>): FollowObserver {
-  const running = metrics.subscriptions.labels(transport);
-  const delivered = metrics.eventsDelivered.labels(transport);
+  const { running, delivered } = countersOf(metrics, transport);
   let count = 0;
   return {
     opened() {

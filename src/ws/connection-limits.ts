@@ -50,7 +50,7 @@ export function limitConnections(wss: WebSocketServer, { maxConnections, maxConn
         return false;
       }
       open.set(owner, count + 1);
-      socket.once('close', () => {
+      socket.on('close', () => {
         const left = (open.get(owner) ?? 1) - 1;
         if (left > 0) open.set(owner, left);
         else open.delete(owner);

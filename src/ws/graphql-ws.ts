@@ -45,7 +45,7 @@ function closeWhenExpired(socket: WebSocket, expiresAt: number | undefined): voi
     timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
   };
   arm();
-  socket.once('close', () => clearTimeout(timer));
+  socket.on('close', () => clearTimeout(timer));
 }
 
 interface ConnectionExtra {

@@ -27,7 +27,7 @@ export class KeepAlive {
     const peer: Peer = { nextPingAt: Date.now() + this.intervalMs, pingedAt: 0 };
     this.peers.set(socket, peer);
     socket.on('pong', () => (peer.pingedAt = 0));
-    socket.once('close', () => this.peers.delete(socket));
+    socket.on('close', () => this.peers.delete(socket));
   }
 
   stop(): void {

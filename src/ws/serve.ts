@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
+import { InternedDocuments } from './interned-documents.js';
 import { KeepAlive } from './keep-alive.js';
 import { guardedSend } from './slow-consumer.js';
 
@@ -16,13 +17,21 @@ export interface SocketExtra {
 /** Messages a client may send; the rest of the protocol's types flow only from the server. */
 const CLIENT_MESSAGE_TYPES = new Set<string>([MessageType.ConnectionInit, MessageType.Ping, MessageType.Pong, MessageType.Subscribe, MessageType.Complete]);
 
-function isClientMessage(text: string): boolean {
+/**
+ * A client's message, parsed once: the object for graphql-ws, `server-only` for a type only the server sends, or
+ * the text itself when it is not JSON (graphql-ws answers that with 4400). A subscribe message's document is the
+ * interned copy.
+ */
+function readClientMessage(text: string, documents: InternedDocuments): object | string | 'server-only' {
+  let message: { type?: unknown; payload?: { query?: unknown } } | null;
   try {
-    const message = JSON.parse(text) as { type?: unknown } | null;
-    return typeof message?.type === 'string' && CLIENT_MESSAGE_TYPES.has(message.type);
+    message = JSON.parse(text) as typeof message;
   } catch {
-    return true; // not JSON: graphql-ws itself answers with 4400
+    return text;
   }
+  if (typeof message?.type !== 'string' || !CLIENT_MESSAGE_TYPES.has(message.type)) return 'server-only';
+  if (message.type === MessageType.Subscribe && typeof message.payload?.query === 'string') message.payload.query = documents.intern(message.payload.query);
+  return message;
 }
 
 /**
@@ -46,6 +55,7 @@ const SLOW_CLOSE_GRACE_MS = 5_000;
 export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, timings: SocketTimings, log: Logger) {
   const keepAlive = new KeepAlive(timings.keepAliveMs);
   const server = makeServer(options);
+  const documents = new InternedDocuments();
   wss.options.handleProtocols = handleProtocols;
 
   wss.on('connection', (socket, request) => {
@@ -71,9 +81,11 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
           // Not an async listener: handling a `subscribe` lasts as long as the subscription, and an awaiting
           // listener would hold the message's Buffer all that time, for every subscription.
           socket.on('message', (data, isBinary) => {
-            const text = isBinary ? '' : String(data);
-            if (!isClientMessage(text)) return socket.close(CloseCode.BadRequest, 'Invalid message received');
-            handle(text).catch((err: unknown) => {
+            const message = readClientMessage(isBinary ? '' : String(data), documents);
+            if (message === 'server-only') return socket.close(CloseCode.BadRequest, 'Invalid message received');
+            // graphql-ws takes the message parsed (its parseMessage validates a string or an object alike), so it
+            // neither parses it again nor keeps its text for as long as a subscription runs.
+            handle(message as string).catch((err: unknown) => {
               log.error({ err }, 'graphql-ws message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             });
@@ -82,7 +94,9 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
       { socket, request, send },
     );
 
-    socket.once('close', (code, reason) => {
+    // 'close' comes once per socket. Its listeners here and in the other ws/ modules use `on`, not `once`: `once`
+    // keeps a wrapper and a bound function per listener, ~130 bytes on every held socket.
+    socket.on('close', (code, reason) => {
       void closed(code, String(reason));
     });
   });

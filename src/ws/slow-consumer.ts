@@ -31,7 +31,7 @@ export function guardedSend(socket: WebSocket, options: SlowConsumerOptions): (d
     options.onSlow?.();
     socket.close(GatewayCloseCode.SlowConsumer, 'Slow consumer: resume with after');
     const destroy = setTimeout(() => socket.terminate(), options.closeGraceMs);
-    socket.once('close', () => clearTimeout(destroy));
+    socket.on('close', () => clearTimeout(destroy));
   };
 
   // One timer per socket, and only while something is waiting: armed for the oldest pending send.
@@ -43,7 +43,7 @@ export function guardedSend(socket: WebSocket, options: SlowConsumerOptions): (d
     if (left <= 0) return closeAsSlow();
     timer = setTimeout(arm, left);
   };
-  socket.once('close', () => clearTimeout(timer));
+  socket.on('close', () => clearTimeout(timer));
 
   return (data) =>
     new Promise<void>((resolve, reject) => {
