@@ -1,5 +1,5 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitOf, ROOT, spawnPinned, stopProcess } from './pinning.js';
 import { freePort } from './redis.js';
@@ -52,6 +52,21 @@ function newestMtime(path: string): number {
 
 const BUILT_MAIN = join(ROOT, 'dist/src/main.js');
 
+/**
+ * The node flags the Dockerfile's CMD starts the gateway with (its last `CMD ["node", …flags, "dist/src/main.js"]`):
+ * the bench measures the gateway as it is deployed.
+ */
+export function deployedNodeFlags(): string[] {
+  const command = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('CMD '))
+    .at(-1);
+  const argv = command ? (JSON.parse(command.slice(4)) as string[]) : [];
+  const main = argv.indexOf('dist/src/main.js');
+  if (argv[0] !== 'node' || main < 0) throw new Error(`the Dockerfile's CMD does not run node dist/src/main.js: ${command}`);
+  return argv.slice(1, main);
+}
+
 /** True when dist/ is missing or older than a source it is built from. */
 export function buildIsStale(): boolean {
   if (!existsSync(BUILT_MAIN)) return true;
@@ -69,7 +84,7 @@ export interface GatewayStartOptions {
   redisUrl: string;
   /** `dist`: node dist/src/main.js (the build); `src`: node --import tsx src/main.ts (no build, for smoke runs). */
   from: 'dist' | 'src';
-  /** Extra node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/apg-profiles`. */
+  /** Extra node flags after the Dockerfile's own, e.g. `--cpu-prof --cpu-prof-dir=/tmp/apg-profiles`. */
   nodeArgs: readonly string[];
   /** Extra environment (overrides the bench's own settings). */
   env: Record<string, string>;
@@ -97,7 +112,7 @@ async function untilReady(url: string, child: ChildProcess, output: () => string
 export async function startGateway(options: GatewayStartOptions): Promise<MeasuredServer> {
   const port = await freePort();
   const entry = options.from === 'dist' ? [BUILT_MAIN] : ['--import', 'tsx', join(ROOT, 'src/main.ts')];
-  const child = spawnPinned(options.core, process.execPath, [...options.nodeArgs, ...entry], {
+  const child = spawnPinned(options.core, process.execPath, [...deployedNodeFlags(), ...options.nodeArgs, ...entry], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { parse } from 'yaml';
+import { deployedNodeFlags } from '../../bench/servers.js';
 import { GRAPHQL_PATH } from '../../src/app.js';
 import { DEFAULT_CONFIG } from '../../src/config.js';
 import { KEEP_ALIVE_MS } from '../../src/ws/graphql-ws.js';
@@ -309,7 +310,12 @@ describe('Dockerfile', () => {
     expect(envOf(runtime)['NODE_ENV']).toBe('production');
     expect(argsOf(runtime, 'EXPOSE')).toEqual([envOf(runtime)['PORT']]);
     // Exec form: node itself is PID 1 and receives SIGTERM (no shell in between).
-    expect(JSON.parse(argsOf(runtime, 'CMD')[0]!)).toEqual(['node', 'dist/src/main.js']);
+    const command = JSON.parse(argsOf(runtime, 'CMD')[0]!) as string[];
+    expect([command[0], command.at(-1)]).toEqual(['node', 'dist/src/main.js']);
+    // `npm run start:dist` and the load benchmark (bench/servers.ts) start the gateway as the image does.
+    const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(scripts['start:dist']).toBe(command.join(' '));
+    expect(deployedNodeFlags()).toEqual(command.slice(1, -1));
     expect(argsOf(runtime, 'ENTRYPOINT')).toEqual([]);
   });
 
@@ -385,7 +391,7 @@ describe('the image command', () => {
 
   it('loads no package the runtime stage leaves out (devDependencies)', () => {
     const { dependencies } = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    const loaded = [...packagesLoadedBy(join(ROOT, args[0]!))];
+    const loaded = [...packagesLoadedBy(join(ROOT, args.at(-1)!))];
     expect(loaded.length).toBeGreaterThan(5);
     expect(loaded.filter((name) => dependencies[name] === undefined)).toEqual([]);
   });
