@@ -1,4 +1,4 @@
-import { followSession, type FollowItem } from '../progress/follow-session.js';
+import { followSession, type FollowStream } from '../progress/follow-session.js';
 import { observeSubscription } from '../progress/observe-subscription.js';
 import type { GatewayContext } from './context.js';
 import { afterSeq, checkCursor, ownSession, safeId } from './session-access.js';
@@ -17,7 +17,7 @@ export interface ProgressArgs {
  * Refuses up front (throws a coded error) a session that is not the caller's, a bad id or a bad or expired cursor;
  * afterwards errors arrive as a `{ error }` item that ends the stream.
  */
-export async function followProgress(context: GatewayContext, args: ProgressArgs): Promise<AsyncIterableIterator<FollowItem>> {
+export async function followProgress(context: GatewayContext, args: ProgressArgs): Promise<FollowStream> {
   const { ref } = await ownSession(context, args.sessionId);
   const requestId = args.requestId == null ? undefined : safeId(args.requestId, 'requestId');
   const after = afterSeq(args.after);
