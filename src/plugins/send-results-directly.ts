@@ -29,81 +29,95 @@ export function sendResultsDirectly<T>(
   execute: (event: T) => PromiseOrValue<ExecutionResult>,
   send: (result: ExecutionResult) => Promise<void>,
 ): AsyncGenerator<ExecutionResult, void> {
-  const done: IteratorReturnResult<void> = { done: true, value: undefined };
-  let stopped = false;
-  /** A live event's send that has not reached the kernel yet. */
-  let sending = false;
-  /** Why a live event's send failed: the operation ends with it. */
-  let failure: { error: unknown } | undefined;
+  return new DirectResults(source, execute, send) as unknown as AsyncGenerator<ExecutionResult, void>;
+}
 
-  const close = async () => {
-    stopped = true;
-    await source.return?.();
+const DONE: IteratorReturnResult<void> = { done: true, value: undefined };
+
+/**
+ * sendResultsDirectly's stream. A class rather than closures: one is held for every running subscription, and its
+ * methods on the prototype cost nothing per subscription.
+ */
+class DirectResults<T> implements AsyncIterableIterator<ExecutionResult> {
+  private stopped = false;
+  /** A live event's send that has not reached the kernel yet. */
+  private sending = false;
+  /** Why a live event's send failed: the operation ends with it. */
+  private failure: { error: unknown } | undefined;
+  private readonly sent = () => {
+    this.sending = false;
+  };
+  private readonly failed = (error: unknown) => {
+    this.sending = false;
+    this.failure = { error };
+    void this.close();
   };
 
-  if (isFollowStream(source)) {
-    const sent = () => {
-      sending = false;
-    };
-    const failed = (error: unknown) => {
-      sending = false;
-      failure = { error };
-      void close();
-    };
-    source.takeLive((event) => {
-      if (stopped || sending) return false;
-      let result: PromiseOrValue<ExecutionResult>;
-      try {
-        result = execute(event as T);
-      } catch {
-        return false; // next() executes it again and the error takes the usual way
-      }
-      if (isPromise(result) || result.errors) return false; // next() runs it again; execution has no side effects
-      sending = true;
-      send(result).then(sent, failed);
-      return true;
-    });
+  constructor(
+    private readonly source: AsyncIterator<T>,
+    private readonly execute: (event: T) => PromiseOrValue<ExecutionResult>,
+    private readonly send: (result: ExecutionResult) => Promise<void>,
+  ) {
+    if (isFollowStream(source)) source.takeLive((event) => this.takeLive(event as T));
+  }
+
+  private takeLive(event: T): boolean {
+    if (this.stopped || this.sending) return false;
+    let result: PromiseOrValue<ExecutionResult>;
+    try {
+      result = this.execute(event);
+    } catch {
+      return false; // next() executes it again and the error takes the usual way
+    }
+    if (isPromise(result) || result.errors) return false; // next() runs it again; execution has no side effects
+    this.sending = true;
+    this.send(result).then(this.sent, this.failed);
+    return true;
+  }
+
+  private async close(): Promise<void> {
+    this.stopped = true;
+    await this.source.return?.();
   }
 
   /** Takes one event; sends its result unless it has errors (then returns it). Nothing of it outlives the call. */
-  async function takeOne(): Promise<IteratorResult<ExecutionResult, void> | undefined> {
-    const step = await source.next();
-    if (failure) throw failure.error;
-    if (step.done || stopped) return done;
-    const executed = execute(step.value);
+  private async takeOne(): Promise<IteratorResult<ExecutionResult, void> | undefined> {
+    const step = await this.source.next();
+    if (this.failure) throw this.failure.error;
+    if (step.done || this.stopped) return DONE;
+    const executed = this.execute(step.value);
     // Awaited only when it is a promise: an await of a plain value would still cost a turn of the microtask queue.
     const result = isPromise(executed) ? await executed : executed;
     if (result.errors) return { done: false, value: result };
     try {
-      await send(result);
+      await this.send(result);
     } catch (error) {
       // A failed write ends the operation (graphql-ws reports it); the follower must not stay open behind it.
-      await close();
+      await this.close();
       throw error;
     }
     return undefined;
   }
 
-  async function nextWithErrors(): Promise<IteratorResult<ExecutionResult, void>> {
+  async next(): Promise<IteratorResult<ExecutionResult, void>> {
     // One call per event, so that while this waits for the next event it holds nothing of the last one.
     for (;;) {
-      const answer = await takeOne();
+      const answer = await this.takeOne();
       if (answer) return answer;
     }
   }
 
-  return {
-    next: nextWithErrors,
-    async return() {
-      await close();
-      return done;
-    },
-    async throw(error: unknown) {
-      await close();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  } as AsyncGenerator<ExecutionResult, void>;
+  async return(): Promise<IteratorResult<ExecutionResult, void>> {
+    await this.close();
+    return DONE;
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult, void>> {
+    await this.close();
+    throw error;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
 }

@@ -69,27 +69,41 @@ export interface FollowStream extends AsyncIterableIterator<FollowItem> {
  * rather than a silent hole.
  */
 export function followSession(log: EventLog, ref: SessionRef, options: FollowOptions): FollowStream {
-  const abort = new AbortController();
-  const consumer: LiveConsumer = {};
-  const events = follow(log, ref, options, abort.signal, consumer);
-  return {
-    next: () => events.next(),
-    takeLive(take) {
-      consumer.take = take;
-    },
-    // A subscriber that leaves while we wait for the next live event must not wait for that event to clean up.
-    return(value?: unknown) {
-      abort.abort();
-      return events.return(value as undefined);
-    },
-    throw(error?: unknown) {
-      abort.abort();
-      return events.throw(error);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  return new Follower(log, ref, options);
+}
+
+/** followSession's stream. A class: one is held per running subscription, and prototype methods cost it nothing. */
+class Follower implements FollowStream {
+  private readonly abort = new AbortController();
+  private readonly consumer: LiveConsumer = {};
+  private readonly events: AsyncGenerator<FollowItem, void>;
+
+  constructor(log: EventLog, ref: SessionRef, options: FollowOptions) {
+    this.events = follow(log, ref, options, this.abort.signal, this.consumer);
+  }
+
+  next(): Promise<IteratorResult<FollowItem, void>> {
+    return this.events.next();
+  }
+
+  takeLive(take: LiveTaker): void {
+    this.consumer.take = take;
+  }
+
+  // A subscriber that leaves while we wait for the next live event must not wait for that event to clean up.
+  return(value?: unknown): Promise<IteratorResult<FollowItem, void>> {
+    this.abort.abort();
+    return this.events.return(value as undefined);
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<FollowItem, void>> {
+    this.abort.abort();
+    return this.events.throw(error);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
 }
 
 /** The consumer's LiveTaker, once it has registered one. */

@@ -1,6 +1,7 @@
+import type { SessionEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics, Transport } from '../metrics.js';
-import type { FollowObserver } from './follow-session.js';
+import type { DeliverySource, FollowObserver } from './follow-session.js';
 
 interface TransportCounters {
   running: ReturnType<GatewayMetrics['subscriptions']['labels']>;
@@ -31,26 +32,41 @@ function countersOf(metrics: GatewayMetrics, transport: Transport): TransportCou
  * subscription memory for lines that, below debug level, are never written.
  */
 export function observeSubscription(metrics: GatewayMetrics, transport: Transport, log: Logger, fields: Record<string, unknown>): FollowObserver {
-  const { running, delivered } = countersOf(metrics, transport);
-  let count = 0;
-  return {
-    opened() {
-      running.inc();
-      if (log.isLevelEnabled('debug')) log.debug({ ...fields, transport }, 'subscription started');
-    },
-    delivered(event, source) {
-      count += 1;
-      delivered.inc();
-      if (source === 'live') {
-        // Live-only events carry the time they were received, not published: nothing to measure.
-        if (!event.ephemeral) metrics.deliveryLatency.observe(Math.max(0, Date.now() - event.timestamp) / 1000);
-      } else if (source !== 'notice') {
-        metrics.eventsReplayed.inc({ reason: source });
-      }
-    },
-    closed() {
-      running.dec();
-      if (log.isLevelEnabled('debug')) log.debug({ ...fields, transport, delivered: count }, 'subscription ended');
-    },
-  };
+  return new SubscriptionObserver(metrics, transport, log, fields);
+}
+
+/** observeSubscription's observer: a class, as one is held per running subscription. */
+class SubscriptionObserver implements FollowObserver {
+  private readonly counters: TransportCounters;
+  private count = 0;
+
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    private readonly transport: Transport,
+    private readonly log: Logger,
+    private readonly fields: Record<string, unknown>,
+  ) {
+    this.counters = countersOf(metrics, transport);
+  }
+
+  opened(): void {
+    this.counters.running.inc();
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ ...this.fields, transport: this.transport }, 'subscription started');
+  }
+
+  delivered(event: SessionEvent, source: DeliverySource): void {
+    this.count += 1;
+    this.counters.delivered.inc();
+    if (source === 'live') {
+      // Live-only events carry the time they were received, not published: nothing to measure.
+      if (!event.ephemeral) this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - event.timestamp) / 1000);
+    } else if (source !== 'notice') {
+      this.metrics.eventsReplayed.inc({ reason: source });
+    }
+  }
+
+  closed(): void {
+    this.counters.running.dec();
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ ...this.fields, transport: this.transport, delivered: this.count }, 'subscription ended');
+  }
 }
