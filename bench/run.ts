@@ -49,6 +49,8 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const startedAt = new Date().toISOString();
+  // The commit measured is the one checked out now, when the gateway is built; edits made during the run are not in it.
+  const revision = describeRevision();
   checkCores(options);
   prepareGateway(options);
   // From here on the orchestrator stays off the server's core, like every other process of the generator.
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
     command,
     startedAt,
     finishedAt: new Date().toISOString(),
-    revision: describeRevision(),
+    revision,
     machine: describeMachine(),
     options,
     sessions,
