@@ -1,0 +1,69 @@
+/**
+ * What one core answers without the gateway: a bare Yoga server with a single trivial mutation field, and plain
+ * node:http answering the same JSON, both pinned to the server's core and driven from the generator's core by the
+ * benchmark's own HTTP client (64 requests in flight on kept-alive connections, as the mutation step). It bounds
+ * what `publishAgentEvent` can reach through Yoga on this machine.
+ *
+ *   npx tsx bench/http-floor.ts            # both, 8 s each
+ *   npx tsx bench/http-floor.ts serve yoga # (what the script runs on the server's core)
+ */
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSchema, createYoga } from 'graphql-yoga';
+import { GraphQLHttpClient } from './http-client.js';
+import { pinProcess, spawnPinned, stopProcess } from './pinning.js';
+import { cpuMicros } from './proc-stats.js';
+
+const SERVER_CORE = 0;
+const CLIENT_CORE = 1;
+const SECONDS = 8;
+const IN_FLIGHT = 64;
+const MUTATION = 'mutation Ping($x: String!) { ping(x: $x) }';
+
+function listener(kind: string): RequestListener {
+  if (kind === 'yoga') {
+    const schema = createSchema({ typeDefs: 'type Query { a: Int } type Mutation { ping(x: String!): Boolean }', resolvers: { Mutation: { ping: () => true } } });
+    return createYoga({ schema, logging: false });
+  }
+  return (request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      response.setHeader('content-type', 'application/json');
+      response.end('{"data":{"ping":true}}');
+    });
+  };
+}
+
+async function measure(kind: string): Promise<string> {
+  const child = spawnPinned(SERVER_CORE, process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'serve', kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim()))));
+  const client = new GraphQLHttpClient(`http://127.0.0.1:${port}/graphql`, IN_FLIGHT);
+  await client.post('', MUTATION, { x: 'warm-up' });
+  const cpuBefore = cpuMicros(child.pid!);
+  const begin = performance.now();
+  let answered = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() - begin < SECONDS * 1000) {
+        const reply = await client.post('', MUTATION, { x: 'hello' });
+        if (reply.errors) throw new Error(JSON.stringify(reply.errors));
+        answered += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - begin) / 1000;
+  const cpu = cpuMicros(child.pid!) - cpuBefore;
+  client.close();
+  await stopProcess(child);
+  return `${kind}: ${Math.round(answered / seconds)} requests/s, ${Math.round(cpu / answered)} µs of server CPU each, server core ${Math.round(cpu / 1e4 / seconds)} % busy`;
+}
+
+if (process.argv[2] === 'serve') {
+  const server = createServer(listener(process.argv[3]!));
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
+} else {
+  pinProcess(process.pid, CLIENT_CORE);
+  for (const kind of ['yoga', 'node:http']) console.log(await measure(kind));
+}
