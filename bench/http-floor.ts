@@ -23,7 +23,8 @@ const MUTATION = 'mutation Ping($x: String!) { ping(x: $x) }';
 function listener(kind: string): RequestListener {
   if (kind === 'yoga') {
     const schema = createSchema({ typeDefs: 'type Query { a: Int } type Mutation { ping(x: String!): Boolean }', resolvers: { Mutation: { ping: () => true } } });
-    return createYoga({ schema, logging: false });
+    const yoga = createYoga({ schema, logging: false });
+    return yoga;
   }
   return (request, response) => {
     const chunks: Buffer[] = [];
