@@ -38,6 +38,11 @@ export interface EventLog {
   /** Creates the session with a `SESSION_STARTED` event, or finds the caller's existing one. */
   startSession(ref: SessionRef, started: RawEvent): Promise<StartSessionResult>;
   getSession(sessionId: string): Promise<SessionRecord | null>;
+  /**
+   * Whether the session still exists: for idle checks, which can wait. The Redis store answers within ~100 ms,
+   * batching the checks of that window into one round trip.
+   */
+  sessionExists(sessionId: string): Promise<boolean>;
   /** Appends an agent's event and publishes it; validates it as the raw-format function does. */
   append(ref: SessionRef, event: RawEvent): Promise<SessionEvent>;
   /**

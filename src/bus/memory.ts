@@ -150,6 +150,10 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
       return session ? { ...session.record } : null;
     },
 
+    async sessionExists(sessionId) {
+      return live(sessionId) !== undefined;
+    },
+
     async append(ref, event) {
       return (await appendAll(ref, [event])).events[0]!;
     },

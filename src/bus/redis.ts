@@ -4,6 +4,7 @@ import type { RawEvent, SessionEvent, SessionRef } from '../events/types.js';
 import { anyEventSchema, validateEvent } from '../events/validation.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { BatchedLookups } from './batched-lookups.js';
 import { parseChannelMessage } from './channel-message.js';
 import type { Appended, EventLog, HistoryPage, LiveListener, SessionRecord, StartSessionResult } from './event-log.js';
 import { buildLibrarySource, GATEWAY_PUBLISH_FUNCTION, type LibraryOptions } from './redis-library.js';
@@ -24,6 +25,8 @@ type PublishReply = [number, number, number];
 const COMMAND_TIMEOUT_MS = 5_000;
 /** How long `close()` lets QUIT wait for the replies still due before it drops the connections. */
 const QUIT_TIMEOUT_MS = 2_000;
+/** How long an idle check may wait for others to share its round trip (BatchedLookups). */
+const IDLE_CHECK_BATCH_MS = 100;
 /** Reconnect quickly after a blip, then once a second per connection while Redis stays away. */
 const retryStrategy = (attempt: number) => Math.min(attempt * 100, 1_000);
 
@@ -152,6 +155,17 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     }
   }
 
+  // Idle checks can wait a moment: those of each IDLE_CHECK_BATCH_MS go out as one pipeline.
+  const existence = new BatchedLookups<string, boolean>(async (sessionIds) => {
+    const pipeline = commands.pipeline();
+    for (const sessionId of sessionIds) pipeline.hexists(sessionKey(sessionId), 'userId');
+    const replies = (await pipeline.exec()) ?? [];
+    return sessionIds.map((_, i) => {
+      const [err, exists] = replies[i] ?? [new Error('no reply'), 0];
+      return err ?? exists === 1;
+    });
+  }, IDLE_CHECK_BATCH_MS);
+
   function codedError(err: unknown) {
     const coded = err instanceof ReplyError ? CODED_REPLY.exec(String((err as Error).message)) : null;
     if (coded && coded[1]! in ErrorCode) return gatewayError(coded[1] as ErrorCode, coded[2]!);
@@ -198,6 +212,8 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
       if (outcome === 'TAKEN') return { outcome: 'taken' };
       return { outcome: outcome === 'CREATED' ? 'created' : 'existing', session: { ...ref, createdAt, updatedAt } };
     },
+
+    sessionExists: (sessionId) => existence.get(sessionId),
 
     async getSession(sessionId): Promise<SessionRecord | null> {
       let fields: Record<string, string>;

@@ -222,7 +222,7 @@ async function* follow(log: EventLog, ref: SessionRef, options: FollowOptions, s
           if (Date.now() >= (options.expiresAt ?? Infinity)) continue;
           // Quiet for the loop, not for the session: events arrived (and were taken) while it waited.
           if (Date.now() - lastArrivalAt < options.idleCheckMs) continue;
-          if ((await log.getSession(ref.sessionId).catch(() => true)) === null) {
+          if (!(await log.sessionExists(ref.sessionId).catch(() => true))) {
             yield deliver(ended('EXPIRED', last), 'notice');
             return;
           }

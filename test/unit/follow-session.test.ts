@@ -325,7 +325,7 @@ describe('followSession: live events taken as they arrive (takeLive)', () => {
     const inner = memoryLog({ sessionTtlMs: 1_000 });
     const ref = await newSession(inner);
     let lookups = 0;
-    const log: EventLog = { ...inner, getSession: (id) => (lookups++, inner.getSession(id)) };
+    const log: EventLog = { ...inner, sessionExists: (id) => (lookups++, inner.sessionExists(id)) };
     const { follower, taken } = taking(log, ref, { idleCheckMs: 100 });
     expect((await nextEvent(follower)).seq).toBe(1);
     void follower.next();
