@@ -14,6 +14,11 @@ const REPLAY_REASONS: readonly ReplayReason[] = ['initial', 'resume', 'refill'];
 /** Publish-to-delivery latencies, in seconds: milliseconds on a healthy replica, seconds behind a slow consumer. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+export interface TransportSeries {
+  running: ReturnType<Gauge<'transport'>['labels']>;
+  delivered: ReturnType<Counter<'transport'>['labels']>;
+}
+
 export interface GatewayMetrics {
   registry: Registry;
   /** Messages dropped from a session channel or the history because they failed validation. */
@@ -21,6 +26,11 @@ export interface GatewayMetrics {
   eventsPublished: Counter<'path' | 'type'>;
   subscriptions: Gauge<'transport'>;
   eventsDelivered: Counter<'transport'>;
+  /**
+   * The two series each subscription updates, per transport, labelled once: prom-client's `labels()` builds an
+   * object of bound functions at each call, which every held subscription would otherwise keep.
+   */
+  byTransport: Record<Transport, TransportSeries>;
   eventsReplayed: Counter<'reason'>;
   publishesRateLimited: Counter;
   publishesReplayed: Counter;
@@ -111,6 +121,7 @@ export function createMetrics(): GatewayMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     }),
+    byTransport: {} as Record<Transport, TransportSeries>,
     watchRedisConnection(connection, isReady) {
       redisConnections.set(connection, isReady);
     },
@@ -119,6 +130,7 @@ export function createMetrics(): GatewayMetrics {
   for (const transport of TRANSPORTS) {
     metrics.subscriptions.set({ transport }, 0);
     metrics.eventsDelivered.inc({ transport }, 0);
+    metrics.byTransport[transport] = { running: metrics.subscriptions.labels(transport), delivered: metrics.eventsDelivered.labels(transport) };
   }
   for (const reason of REPLAY_REASONS) metrics.eventsReplayed.inc({ reason }, 0);
   for (const source of ['channel', 'history']) metrics.invalidEventsDropped.inc({ source }, 0);

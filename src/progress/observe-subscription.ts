@@ -1,29 +1,7 @@
 import type { SessionEvent } from '../events/types.js';
 import type { Logger } from '../log.js';
-import type { GatewayMetrics, Transport } from '../metrics.js';
+import type { GatewayMetrics, Transport, TransportSeries } from '../metrics.js';
 import type { DeliverySource, FollowObserver } from './follow-session.js';
-
-interface TransportCounters {
-  running: ReturnType<GatewayMetrics['subscriptions']['labels']>;
-  delivered: ReturnType<GatewayMetrics['eventsDelivered']['labels']>;
-}
-
-const countersByMetrics = new WeakMap<GatewayMetrics, Map<Transport, TransportCounters>>();
-
-/**
- * The transport's labelled counters, made once per metrics registry: prom-client's `labels()` builds a new object
- * of bound functions at each call, which each held subscription would otherwise keep (~600 bytes).
- */
-function countersOf(metrics: GatewayMetrics, transport: Transport): TransportCounters {
-  let byTransport = countersByMetrics.get(metrics);
-  if (!byTransport) countersByMetrics.set(metrics, (byTransport = new Map()));
-  let counters = byTransport.get(transport);
-  if (!counters) {
-    counters = { running: metrics.subscriptions.labels(transport), delivered: metrics.eventsDelivered.labels(transport) };
-    byTransport.set(transport, counters);
-  }
-  return counters;
-}
 
 /**
  * Counts one subscription in the metrics (running, delivered, replayed, latency) and logs its start and end at
@@ -37,7 +15,7 @@ export function observeSubscription(metrics: GatewayMetrics, transport: Transpor
 
 /** observeSubscription's observer: a class, as one is held per running subscription. */
 class SubscriptionObserver implements FollowObserver {
-  private readonly counters: TransportCounters;
+  private readonly counters: TransportSeries;
   private count = 0;
 
   constructor(
@@ -46,7 +24,7 @@ class SubscriptionObserver implements FollowObserver {
     private readonly log: Logger,
     private readonly fields: Record<string, unknown>,
   ) {
-    this.counters = countersOf(metrics, transport);
+    this.counters = metrics.byTransport[transport];
   }
 
   opened(): void {
