@@ -14,10 +14,10 @@ export interface SlowConsumerOptions {
  * Sends on `socket` while bounding what a slow or stalled reader can pin in memory.
  *
  * A subscription's next event is taken only once its last send has resolved (graphql-ws awaits each send, and so
- * does send-results-directly.ts), so a peer that stops reading stops its subscriptions: their live events queue up to SUBSCRIBER_BUFFER and then fall back to history (nothing is lost,
- * nothing grows). What remains is the peer itself: one whose oldest unsent message waited longer than
- * `sendTimeoutMs` is closed with SlowConsumer (4104) and destroyed `closeGraceMs` later. It reconnects and resumes
- * with `after`; the history has what it missed.
+ * does send-results-directly.ts), so a peer that stops reading stops its subscriptions: their live events queue up
+ * to SUBSCRIBER_BUFFER and then fall back to history (nothing is lost, nothing grows). What remains is the peer
+ * itself: one whose oldest unsent message waited longer than `sendTimeoutMs` is closed with SlowConsumer (4104) and
+ * destroyed `closeGraceMs` later. It reconnects and resumes with `after`; the history has what it missed.
  */
 export function guardedSend(socket: WebSocket, options: SlowConsumerOptions): (data: string) => Promise<void> {
   /** Start times of the sends still waiting for the kernel, oldest first (sends complete in order). */
