@@ -1,33 +1,49 @@
 /**
  * Redis CPU per `FCALL apg_publish`, as Redis itself counts it (INFO commandstats, usec_per_call): the load
- * generator's core pays this for every durable event, so it bounds the FCALL ladder of `npm run bench`.
+ * generator's core pays this for every durable event, so it bounds the FCALL ladder of `npm run bench`, and it is
+ * what a Redis shard spends per durable event (bench/README.md, scale-out).
  *
- *   npx tsx bench/redis-function-cost.ts            # 20,000 calls over 1,000 sessions, ~300-byte events
+ *   npx tsx bench/redis-function-cost.ts            # 5 runs of 20,000 calls over 1,000 sessions, ~300-byte events
+ *
+ * Each run gives one figure; the median of the runs is printed with all of them (this VM moves by 10–20 % from
+ * one run to the next). Each session receives 20 events back to back, as during a burst of an agent's run.
  */
 import { Redis } from 'ioredis';
 import { DEFAULT_CONFIG } from '../src/config.js';
 import { buildLibrarySource } from '../src/bus/redis-library.js';
 import { startRedisServer } from '../test/support/redis-server.js';
+import { benchEvent, nowMs, rawEventJson } from './events.js';
 
 const SESSIONS = 1_000;
 const ROUNDS = 20;
+const RUNS = 5;
 
 const server = await startRedisServer();
 const redis = new Redis(server.url);
 try {
   await redis.call('FUNCTION', 'LOAD', 'REPLACE', buildLibrarySource(DEFAULT_CONFIG));
   const keys = (i: number) => [`stream:user_u${i}:session_s${i}`, `session:s${i}`];
-  for (let i = 0; i < SESSIONS; i++) await redis.call('FCALL', 'apg_start_session', 2, ...keys(i), `u${i}`, '{"type":"SESSION_STARTED"}');
-  await redis.config('RESETSTAT');
-  const event = JSON.stringify({ type: 'PROGRESS', requestId: 'r1', agent: 'planner', percent: 42, message: 'x'.repeat(200) });
-  for (let round = 0; round < ROUNDS; round++) {
-    const pipeline = redis.pipeline();
-    for (let i = 0; i < SESSIONS; i++) pipeline.call('FCALL', 'apg_publish', 2, ...keys(i), event);
-    await pipeline.exec();
+  const events = [0, 1, 2].map((n) => rawEventJson(benchEvent(n, 1, nowMs())));
+  const perCall: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    for (let i = 0; i < SESSIONS; i++) await redis.call('FCALL', 'apg_start_session', 2, ...keys(i), `u${i}`, '{"type":"SESSION_STARTED"}');
+    await redis.config('RESETSTAT');
+    for (let round = 0; round < ROUNDS; round++) {
+      const pipeline = redis.pipeline();
+      for (let i = 0; i < SESSIONS; i++) pipeline.call('FCALL', 'apg_publish', 2, ...keys(i), events[(i + round) % events.length]!);
+      const replies = await pipeline.exec();
+      const failed = replies?.find(([error]) => error);
+      if (failed) throw failed[0];
+    }
+    const stats = await redis.info('commandstats');
+    perCall.push(Number(/^cmdstat_fcall:.*usec_per_call=([\d.]+)/m.exec(stats)?.[1]));
+    if (run === RUNS - 1) {
+      console.log(`${SESSIONS * ROUNDS} x FCALL apg_publish per run, events of ${events.map((e) => e.length).join(', ')} bytes; the last run's commands:`);
+      for (const line of stats.split('\n').filter((l) => /^cmdstat_/.test(l))) console.log(`  ${line.trim()}`);
+    }
   }
-  const stats = (await redis.info('commandstats')).split('\n').filter((line) => /^cmdstat_(fcall|xadd|xrevrange|publish|hget):/.test(line));
-  console.log(`${SESSIONS * ROUNDS} x FCALL apg_publish, ${event.length}-byte events`);
-  for (const line of stats) console.log(line.trim());
+  const sorted = [...perCall].sort((a, b) => a - b);
+  console.log(`usec per FCALL apg_publish: median ${sorted[Math.floor(RUNS / 2)]} (runs: ${perCall.join(', ')})`);
 } finally {
   await redis.quit();
   await server.stop();

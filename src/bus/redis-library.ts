@@ -39,14 +39,31 @@ function luaField({ spec, required }: FieldDefinition): LuaFieldSpec {
   return { ...spec, ...(required ? { required } : {}) };
 }
 
-/** The variant table, reduced to what the Lua validator needs. */
-function validationSpec(): Record<string, { agent: boolean; fields: Record<string, LuaFieldSpec> }> {
-  const spec: Record<string, { agent: boolean; fields: Record<string, LuaFieldSpec> }> = {};
+type LuaVariantSpec = { agent: boolean; fields: Record<string, LuaFieldSpec>; required: string[] };
+
+/** The variant table, reduced to what the Lua validator needs; `required` lists the fields it must check are there. */
+function validationSpec(): Record<string, LuaVariantSpec> {
+  const spec: Record<string, LuaVariantSpec> = {};
   for (const variant of VARIANTS) {
-    const fields = Object.entries({ ...ENVELOPE_FIELDS, ...variant.fields }).map(([name, field]) => [name, luaField(field)]);
-    spec[variant.type] = { agent: variant.inputField !== undefined, fields: Object.fromEntries(fields) };
+    const entries = Object.entries({ ...ENVELOPE_FIELDS, ...variant.fields });
+    spec[variant.type] = {
+      agent: variant.inputField !== undefined,
+      fields: Object.fromEntries(entries.map(([name, field]) => [name, luaField(field)])),
+      required: entries.filter(([, field]) => field.required).map(([name]) => name),
+    };
   }
   return spec;
+}
+
+/** Digits in a row that make the Lua validator look at each number of an event for one beyond a double. */
+const LONG_DIGIT_RUN = 200;
+
+/**
+ * How long a publish may leave the session's TTL unrenewed: a session busy with many events a second renews its
+ * keys' TTL once a second (or per hundredth of the TTL, when that is shorter) instead of on every event.
+ */
+function ttlRenewalMs(sessionTtlMs: number): number {
+  return Math.min(1_000, Math.floor(sessionTtlMs / 100));
 }
 
 /**
@@ -63,8 +80,11 @@ export function buildLibrarySource(options: LibraryOptions): string {
 -- cjson is not reachable while a library loads, so the spec is decoded on first use.
 local SPEC_JSON = [==[${spec}]==]
 local SPEC
-local MAX_LEN = ${options.historyMaxEvents}
-local TTL_MS = ${options.sessionTtlMs}
+-- Redis arguments are strings, and Lua makes a number a string with sprintf, which shows in Redis's profile: the
+-- constants are strings already, and a publish makes each of its numbers a string once.
+local MAX_LEN = '${options.historyMaxEvents}'
+local TTL_MS = '${options.sessionTtlMs}'
+local RENEW_MS = ${ttlRenewalMs(options.sessionTtlMs)}
 local MAX_BYTES = ${options.maxEventBytes}
 local MAX_BATCH = ${options.maxPublishBatch}
 local IDEMPOTENCY_MS = ${options.idempotencyWindowMs}
@@ -116,8 +136,8 @@ local function invalid_reason(ev, agent_only)
       if reason then return reason end
     end
   end
-  for name, f in pairs(variant.fields) do
-    if f.required and (ev[name] == nil or ev[name] == cjson.null) then return name .. ': required' end
+  for _, name in ipairs(variant.required) do
+    if ev[name] == nil or ev[name] == cjson.null then return name .. ': required' end
   end
   return nil
 end
@@ -128,36 +148,40 @@ end
 -- stored but unreadable, its seq a hole in the history. Runs on text cjson has decoded: strings are well delimited.
 -- Plain finds first: a pattern scan of 64 KB costs Redis a millisecond or more.
 local RAW_CONTROL = 'event is not valid JSON (raw control character in a string)'
-local STRAY_CONTROL -- control characters cjson refuses between tokens; made on first use (no string library at load)
+-- Made on first use (no string library at load): the control characters cjson refuses between tokens, and the
+-- string functions as locals (looking them up in the globals cost a fifth of this check).
+local STRAY_CONTROL, find, gsub, sub
 local function lax_json_reason(json)
   if not STRAY_CONTROL then
+    find, gsub, sub = string.find, string.gsub, string.sub
     STRAY_CONTROL = {}
     for byte = 0, 31 do
       if byte ~= 9 and byte ~= 10 and byte ~= 13 then STRAY_CONTROL[#STRAY_CONTROL + 1] = string.char(byte) end
     end
   end
-  for _, char in ipairs(STRAY_CONTROL) do
-    if string.find(json, char, 1, true) then return RAW_CONTROL end
+  for i = 1, #STRAY_CONTROL do
+    if find(json, STRAY_CONTROL[i], 1, true) then return RAW_CONTROL end
   end
   -- The strings emptied (an escape is a backslash and one character): what is left is structure and numbers.
   local outside = json
-  if string.find(outside, '\\\\', 1, true) then outside = string.gsub(outside, '\\\\.', '') end
-  outside = string.gsub(outside, '"[^"]*"', '""')
+  if find(outside, '\\\\', 1, true) then outside = gsub(outside, '\\\\.', '') end
+  outside = gsub(outside, '"[^"]*"', '""')
   -- Tab, newline and return are whitespace between tokens, and invalid inside a string.
-  if string.find(json, '\\t', 1, true) or string.find(json, '\\n', 1, true) or string.find(json, '\\r', 1, true) then
-    local _, all = string.gsub(json, '[\\t\\n\\r]', '')
-    local _, between = string.gsub(outside, '[\\t\\n\\r]', '')
+  if find(json, '\\t', 1, true) or find(json, '\\n', 1, true) or find(json, '\\r', 1, true) then
+    local _, all = gsub(json, '[\\t\\n\\r]', '')
+    local _, between = gsub(outside, '[\\t\\n\\r]', '')
     if all ~= between then return RAW_CONTROL end
   end
-  if string.find(outside, '.', 1, true) then
-    if string.find(outside, '%.%D') or string.sub(outside, -1) == '.' or string.find(outside, '-.', 1, true) then
+  if find(outside, '.', 1, true) then
+    if find(outside, '%.%D') or sub(outside, -1) == '.' or find(outside, '-.', 1, true) then
       return 'event is not valid JSON (a number needs digits before and after its point)'
     end
   end
-  -- Only an exponent of 100 or more, or 16 digits in a row, can overflow a double: then look at each number.
-  local exponent = (string.find(outside, 'e', 1, true) or string.find(outside, 'E', 1, true))
-    and string.find(outside, '[eE]%+?0*[1-9]%d%d')
-  if exponent or string.find(outside, '%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d') then
+  -- A number beyond a double (1.8e308) has an exponent of 100 or more, or else at least 210 digits before its point:
+  -- only then look at each number. Most events leave too little outside their strings for the long run of digits.
+  local exponent = (find(outside, 'e', 1, true) or find(outside, 'E', 1, true))
+    and find(outside, '[eE]%+?0*[1-9]%d%d')
+  if exponent or (#outside >= ${LONG_DIGIT_RUN} and find(outside, '${'%d'.repeat(LONG_DIGIT_RUN)}')) then
     for token in string.gmatch(outside, '[%-%d][%d%.eE%+%-]*') do
       if not is_number(tonumber(token)) then return 'numbers must be finite (' .. token .. ')' end
     end
@@ -178,42 +202,84 @@ local function last_seq(stream)
   return tonumber(string.match(last[1][1], '^(%d+)'))
 end
 
--- The session exists and the stream key is the one of its owner (so no caller can write a foreign stream).
-local function session_matches(stream, session)
+-- A session's record, the hash at its key, holds userId, createdAt and updatedAt, and for the functions \`seq\`, the
+-- last seq appended (so a publish need not read the stream's last entry; a session an older library started has
+-- none), and \`renewedAt\`, when both keys' TTL was last renewed.
+--
+-- The record of a session whose stream key is the one of its owner (so no caller can write a foreign stream), as
+-- HMGET answers { userId, seq, renewedAt }; nil for any other pair of keys.
+local function owned_record(stream, session)
   -- Only keys of our own shape are touched, so swapped or foreign keys cannot meet a value of another type.
-  if string.sub(stream, 1, 12) ~= 'stream:user_' or string.sub(session, 1, 8) ~= 'session:' then return false end
-  -- A key of another type answers HGET with an error (pcall: a value, not a raised error), which is no owner.
-  local owner = redis.pcall('HGET', session, 'userId')
-  if type(owner) ~= 'string' then return false end
-  if stream ~= 'stream:user_' .. owner .. ':session_' .. string.sub(session, 9) then return false end
-  return redis.call('EXISTS', stream) == 1
+  if string.sub(stream, 1, 12) ~= 'stream:user_' or string.sub(session, 1, 8) ~= 'session:' then return nil end
+  -- A key of another type answers with an error (pcall: a value, not a raised error), which has no owner.
+  local record = redis.pcall('HMGET', session, 'userId', 'seq', 'renewedAt')
+  local owner = record[1]
+  if type(owner) ~= 'string' then return nil end
+  if stream ~= 'stream:user_' .. owner .. ':session_' .. string.sub(session, 9) then return nil end
+  return record
+end
+
+-- The same, for a session whose stream is there too.
+local function existing_record(stream, session)
+  local record = owned_record(stream, session)
+  if record and redis.call('EXISTS', stream) == 1 then return record end
+  return nil
 end
 
 -- The envelope goes after the event's own fields (JSON.parse keeps the last of duplicate keys). Its \`$\` names are
 -- no event field's: a live-only message that merely copies a received event's \`seq\` is not taken for durable.
 -- \`$gw\` marks a message the gateway itself logged, rather than an agent's FCALL.
 local function channel_message(seq, ts, json, by_gateway)
-  return string.match(json, '^(.*)}%s*$') .. ',"$seq":' .. seq .. ',"$ts":' .. ts .. (by_gateway and ',"$gw":true}' or '}')
+  -- Most events end with their brace; the pattern, a scan of the whole event, is for those with whitespace after it.
+  local fields = string.byte(json, -1) == 125 and string.sub(json, 1, -2) or string.match(json, '^(.*)}%s*$')
+  return fields .. ',"$seq":' .. seq .. ',"$ts":' .. ts .. (by_gateway and ',"$gw":true}' or '}')
+end
+
+-- With must_exist, only into a stream that is there (NOMKSTREAM: false otherwise). pcall: an error is a value.
+local function xadd(stream, seq, ts, json, must_exist)
+  if must_exist then
+    return redis.pcall('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
+  end
+  return redis.pcall('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
 end
 
 -- Appends the events with consecutive seqs and one timestamp, and publishes each; answers the first seq and the time.
-local function append_all(stream, session, jsons, by_gateway, at)
-  local first = last_seq(stream) + 1
+-- With the session's \`record\` (see owned_record), the stream must exist already: nil when it has gone. Without it,
+-- the session is new and its stream empty.
+local function append_all(stream, session, jsons, by_gateway, record, at)
+  local first = (record and (tonumber(record[2]) or last_seq(stream)) or 0) + 1
   local ts = at or now_ms()
+  local ts_text, seq_text = tostring(ts), tostring(first)
+  local added = xadd(stream, seq_text, ts_text, jsons[1], record ~= nil)
+  if not added then return nil end
+  if type(added) == 'table' then
+    -- The record's seq is behind the stream, which only an older library's append leaves: the stream tells.
+    first = last_seq(stream) + 1
+    seq_text = tostring(first)
+    redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq_text .. '-0', 'ts', ts_text, 'e', jsons[1])
+  end
   local channel = channel_of(stream)
   for i, json in ipairs(jsons) do
-    local seq = first + i - 1
-    redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
-    redis.call('PUBLISH', channel, channel_message(seq, ts, json, by_gateway))
+    if i > 1 then
+      seq_text = tostring(first + i - 1)
+      redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq_text .. '-0', 'ts', ts_text, 'e', json)
+    end
+    redis.call('PUBLISH', channel, channel_message(seq_text, ts_text, json, by_gateway))
   end
-  redis.call('HSET', session, 'updatedAt', ts)
-  redis.call('PEXPIRE', stream, TTL_MS)
-  redis.call('PEXPIRE', session, TTL_MS)
+  -- seq_text is now the last seq's.
+  local since_renewal = record and ts - (tonumber(record[3]) or 0)
+  if since_renewal and since_renewal >= 0 and since_renewal < RENEW_MS then
+    redis.call('HSET', session, 'updatedAt', ts_text, 'seq', seq_text)
+  else
+    redis.call('HSET', session, 'updatedAt', ts_text, 'seq', seq_text, 'renewedAt', ts_text)
+    redis.call('PEXPIRE', stream, TTL_MS)
+    redis.call('PEXPIRE', session, TTL_MS)
+  end
   return first, ts
 end
 
-local function append(stream, session, json, by_gateway, at)
-  local seq, ts = append_all(stream, session, { json }, by_gateway, at)
+local function append(stream, session, json, by_gateway, record, at)
+  local seq, ts = append_all(stream, session, { json }, by_gateway, record, at)
   return { seq, ts }
 end
 
@@ -257,12 +323,13 @@ local function publish_events(keys, jsons, key, by_gateway)
     return redis.error_reply('BAD_USER_INPUT idempotencyKey: 1 to 128 characters of A-Z a-z 0-9 _ . : -')
   end
   -- Ownership first: a key never answers for a session the caller's keys do not name.
-  if not session_matches(keys[1], keys[2]) then return not_found() end
-  local record, fingerprint
+  local record = owned_record(keys[1], keys[2])
+  if not record then return not_found() end
+  local idempotency_record, fingerprint
   if key ~= '' then
-    record = idempotency_record_key(keys[2], key)
+    idempotency_record = idempotency_record_key(keys[2], key)
     fingerprint = redis.sha1hex(table.concat(jsons, '\\n'))
-    local seen = redis.call('GET', record)
+    local seen = redis.call('GET', idempotency_record)
     if seen then
       local first, ts, seen_fingerprint = string.match(seen, '^(%d+):(%d+):(%x+)$')
       if seen_fingerprint ~= fingerprint then
@@ -271,8 +338,9 @@ local function publish_events(keys, jsons, key, by_gateway)
       return { tonumber(first), tonumber(ts), 1 }
     end
   end
-  local first, ts = append_all(keys[1], keys[2], jsons, by_gateway)
-  if record then redis.call('SET', record, first .. ':' .. ts .. ':' .. fingerprint, 'PX', IDEMPOTENCY_MS) end
+  local first, ts = append_all(keys[1], keys[2], jsons, by_gateway, record)
+  if not first then return not_found() end
+  if idempotency_record then redis.call('SET', idempotency_record, first .. ':' .. ts .. ':' .. fingerprint, 'PX', IDEMPOTENCY_MS) end
   return { first, ts, 0 }
 end
 
@@ -314,20 +382,21 @@ local function start_session(keys, args)
   redis.call('DEL', keys[1])
   redis.call('HSET', keys[2], 'userId', args[1], 'createdAt', ts)
   -- One clock reading: TIME moves on within a function, and a new session's updatedAt is its createdAt.
-  append(keys[1], keys[2], args[2], true, ts)
+  append(keys[1], keys[2], args[2], true, nil, ts)
   return { 'CREATED', ts, ts }
 end
 
 -- KEYS: stream, session, queue. ARGV: REQUEST_QUEUED JSON, job JSON.
 local function submit_request(keys, args)
-  if not session_matches(keys[1], keys[2]) then return not_found() end
+  local record = existing_record(keys[1], keys[2])
+  if not record then return not_found() end
   redis.call('RPUSH', keys[3], args[2])
-  return append(keys[1], keys[2], args[1], true)
+  return append(keys[1], keys[2], args[1], true, record)
 end
 
 -- KEYS: stream, session. ARGV: SESSION_ENDED JSON. Publishes it with the next seq, then deletes everything.
 local function end_session(keys, args)
-  if not session_matches(keys[1], keys[2]) then return not_found() end
+  if not existing_record(keys[1], keys[2]) then return not_found() end
   local seq = last_seq(keys[1]) + 1
   local ts = now_ms()
   redis.call('PUBLISH', channel_of(keys[1]), channel_message(seq, ts, args[1], true))

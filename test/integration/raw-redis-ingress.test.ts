@@ -291,6 +291,63 @@ describe('FCALL apg_publish rejections', () => {
   });
 });
 
+describe("the session record's seq and TTL renewal", () => {
+  const progress = (percent: number) => JSON.stringify({ type: 'PROGRESS', percent });
+  const seqs = (sub: Collected) => sub.events.map((e) => e['seq']);
+
+  it('takes the next seq from the stream when the record has none (a session an older library started)', async () => {
+    const session = await openSession();
+    const sub = await follow(session);
+    await session.redis.hdel(session.keys[1], 'seq');
+    expect(await fcall(session.redis, session.keys, progress(1))).toEqual([2, expect.any(Number)]);
+    expect(await session.redis.hget(session.keys[1], 'seq')).toBe('2');
+    expect(await fcall(session.redis, session.keys, progress(2))).toEqual([3, expect.any(Number)]);
+    await sub.count(3);
+    expect(seqs(sub)).toEqual([1, 2, 3]);
+  });
+
+  it("takes the next seq from the stream when the record's is behind it (an older library appended)", async () => {
+    const session = await openSession();
+    const sub = await follow(session);
+    await fcall(session.redis, session.keys, progress(1));
+    await fcall(session.redis, session.keys, progress(2));
+    await session.redis.hset(session.keys[1], 'seq', 1);
+    expect(await fcall(session.redis, session.keys, progress(3))).toEqual([4, expect.any(Number)]);
+    await sub.count(4);
+    expect(seqs(sub)).toEqual([1, 2, 3, 4]);
+    expect((await history(session)).map((e) => e['seq'])).toEqual([1, 2, 3, 4]);
+  });
+
+  it('answers SESSION_NOT_FOUND when the stream is gone though the record is not, and makes no stream', async () => {
+    const session = await openSession();
+    await session.redis.del(session.stream);
+    await expect(fcall(session.redis, session.keys, progress(1))).rejects.toThrow(/^SESSION_NOT_FOUND /);
+    await expect(session.redis.call('FCALL', 'apg_publish_batch', 2, ...session.keys, '', progress(1), progress(2))).rejects.toThrow(
+      /^SESSION_NOT_FOUND /,
+    );
+    expect(await session.redis.exists(session.stream)).toBe(0);
+  });
+
+  it('renews both keys\' TTL on a publish at most once a second, and on the first publish after that', async () => {
+    const session = await openSession();
+    const pttls = () => Promise.all(session.keys.map((key) => session.redis.pttl(key)));
+    const shortMs = 60_000;
+    // One transaction: the second publish comes microseconds after the first, well within the renewal interval.
+    await session.redis
+      .multi()
+      .call('FCALL', 'apg_publish', 2, ...session.keys, progress(1))
+      .pexpire(session.keys[0], shortMs)
+      .pexpire(session.keys[1], shortMs)
+      .call('FCALL', 'apg_publish', 2, ...session.keys, progress(2))
+      .exec();
+    for (const pttl of await pttls()) expect(pttl).toBeLessThanOrEqual(shortMs);
+    // A renewal long ago: the next publish renews both keys to the full TTL.
+    await session.redis.hset(session.keys[1], 'renewedAt', 0);
+    expect(await fcall(session.redis, session.keys, progress(3))).toEqual([4, expect.any(Number)]);
+    for (const pttl of await pttls()) expect(pttl).toBeGreaterThan(shortMs);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Agreement between the Lua validator inside Redis and the zod one, on a corpus generated from the variant table.
 
@@ -376,6 +433,7 @@ const HANDWRITTEN = [
   '{"type":"CUSTOM","name":"big-but-finite","value":[1e308,-1e-400,123456789012345678901234567890]}',
   '{\n  "type": "PROGRESS",\n\t"message": "pretty, with \\n escaped"\r\n}',
   '{"type":"CUSTOM","name":"numbers-in-text","value":"1. -.5 1e999 NaN"}',
+  `{"type":"CUSTOM","name":"long-but-finite","value":1${'0'.repeat(249)}}`,
   // Invalid in both.
   '{"type":"PROGRESS","type":"SESSION_ENDED"}',
   '{"type":"PROGRESS","percent":NaN}',
@@ -390,6 +448,8 @@ const HANDWRITTEN = [
   '{"type":"CUSTOM","name":"x","value":-.5}',
   `{"type":"CUSTOM","name":"x","value":${'9'.repeat(309)}}`,
   '{"type":"CUSTOM","name":"x","value":1e999}',
+  // Beyond a double with an exponent under 100: 215 digits before the point.
+  `{"type":"CUSTOM","name":"x","value":1${'0'.repeat(214)}e99}`,
   '{"type":"RUN_FINISHED","durationMs":1e999}',
   '{"type":"PROGRESS","__proto__":{"percent":5}}',
   '{"type":"PROGRESS",}',

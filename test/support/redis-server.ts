@@ -18,6 +18,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Extra `redis-server` arguments, e.g. ['--appendonly', 'yes']. */
   args?: string[];
+  /** A command that runs redis-server, e.g. `['valgrind', '--tool=callgrind']` (bench/redis-function-instructions.ts). */
+  wrapper?: string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -39,7 +41,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   async function launch(): Promise<void> {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...(options.args ?? [])];
-    const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...commandArgs] = [...(options.wrapper ?? []), 'redis-server', ...args];
+    const started = spawn(command!, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     await new Promise<void>((resolve, reject) => {
       let output = '';
