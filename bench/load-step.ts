@@ -4,6 +4,7 @@ import { Histogram, summarize, type LatencySummary } from './histogram.js';
 import type { LoadGenerator } from './load-generator.js';
 import type { LoadPath } from './options.js';
 import { cpuMicros, rssKiB, totalCpuMicros } from './proc-stats.js';
+import { latencyBetween, type LatencyBuckets, type ServerLatency } from './server-latency.js';
 
 /**
  * One step of load and what it did: publish for a while (any path), wait until every subscriber has every event
@@ -40,6 +41,8 @@ export interface StepResult<P extends Published = Published> {
   windowMs: number;
   deliveredPerSecond: number;
   latency: LatencySummary;
+  /** The gateway's own part of the latency (bench/server-latency.ts); the relay measures none. */
+  serverLatency?: ServerLatency;
   /** Server CPU busy share while publishing, and its CPU time per delivered event over the whole window. */
   serverCpuPercent: number;
   serverCpuMicrosPerEvent: number;
@@ -64,6 +67,8 @@ export interface StepContext {
   generatorSidePids: number[];
   settleSeconds: number;
   p99LimitMs: number;
+  /** The gateway's delivery-latency histogram as it stands (the relay has none). */
+  serverLatencyBuckets?: () => Promise<LatencyBuckets>;
 }
 
 /** Polls the subscribers' counts: "has everything arrived" has no event to wait on across processes. */
@@ -75,6 +80,16 @@ const MAX_SETTLE_MS = 120_000;
  * generator's, so a p99 failure is put down to it rather than to the server.
  */
 const GENERATOR_SATURATED_PERCENT = 95;
+
+/**
+ * A p99 failure is the server's unless the generator's core was saturated, or the server's own p99 (its histogram's
+ * bucket bound) stayed under the limit: then the delay came after the server had handed the events over.
+ */
+function p99Verdict(generatorCpuPercent: number, serverLatency: ServerLatency | undefined, p99LimitMs: number): Verdict {
+  if (generatorCpuPercent >= GENERATOR_SATURATED_PERCENT) return 'generator-limited';
+  if (serverLatency && serverLatency.events > 0 && serverLatency.p99AtMostMs < p99LimitMs) return 'generator-limited';
+  return 'p99';
+}
 
 function mergeTallies(tallies: StepTally[]) {
   const sum = (pick: (tally: StepTally) => number) => tallies.reduce((total, tally) => total + pick(tally), 0);
@@ -117,6 +132,7 @@ export async function runStep<P extends Published>(context: StepContext, path: L
   const serverCpu0 = cpuMicros(serverPid);
   const generatorCpu0 = totalCpuMicros(generatorPids);
   const redisCpu0 = cpuMicros(context.redisPid);
+  const serverBuckets0 = await context.serverLatencyBuckets?.();
   const published = await publish();
   const driveMs = nowMs() - startMs;
   const percentOfDrive = (micros: number) => Math.round((micros / 1000 / driveMs) * 1000) / 10;
@@ -127,6 +143,8 @@ export async function runStep<P extends Published>(context: StepContext, path: L
   const serverCpu = cpuMicros(serverPid) - serverCpu0;
   const redisCpu = cpuMicros(context.redisPid) - redisCpu0;
   const merged = mergeTallies(await generator.tallies());
+  const serverBuckets = await context.serverLatencyBuckets?.();
+  const serverLatency = serverBuckets0 && serverBuckets ? latencyBetween(serverBuckets0, serverBuckets) : undefined;
   const windowMs = (merged.lastReceivedAtMs || nowMs()) - startMs;
   const lost = Math.max(0, published.events - merged.received);
   const publishErrors = Object.values(published.errors).reduce((sum, n) => sum + n, 0);
@@ -134,9 +152,7 @@ export async function runStep<P extends Published>(context: StepContext, path: L
     lost > 0 || merged.missing > 0 || merged.duplicates > 0 || merged.verifyFailures > 0
       ? 'loss'
       : merged.latency.p99Ms >= context.p99LimitMs
-        ? generatorCpuPercent >= GENERATOR_SATURATED_PERCENT
-          ? 'generator-limited'
-          : 'p99'
+        ? p99Verdict(generatorCpuPercent, serverLatency, context.p99LimitMs)
         : publishErrors > 0
           ? 'publish-errors'
           : published.generatorLimited
@@ -157,6 +173,7 @@ export async function runStep<P extends Published>(context: StepContext, path: L
     windowMs: Math.round(windowMs),
     deliveredPerSecond: Math.round((merged.received * 1000) / Math.max(1, windowMs)),
     latency: merged.latency,
+    ...(serverLatency ? { serverLatency } : {}),
     serverCpuPercent,
     serverCpuMicrosPerEvent: merged.received ? Math.round((serverCpu / merged.received) * 10) / 10 : 0,
     generatorCpuPercent,

@@ -5,6 +5,7 @@ import type { ClosedLoopRun } from './mutation-driver.js';
 import type { BenchOptions } from './options.js';
 import { cpuMicros, fileDescriptors, rssKiB } from './proc-stats.js';
 import { detectBatchPublish } from './publish-mutations.js';
+import { readLatencyBuckets } from './server-latency.js';
 import type { MeasuredServer } from './servers.js';
 import type { ConnectionEvents } from './subscriber-connection.js';
 
@@ -73,7 +74,7 @@ function describe(step: StepResult, offeredRate?: number): string {
   const rate = offeredRate === undefined ? '' : `${offeredRate}/s offered, `;
   return (
     `${step.path} step ${step.step}: ${rate}${step.expected} published, ${step.received} received, ${step.lost} lost, ` +
-    `${step.deliveredPerSecond}/s delivered, p50 ${step.latency.p50Ms} ms, p99 ${step.latency.p99Ms} ms, max ${step.latency.maxMs} ms, ` +
+    `${step.deliveredPerSecond}/s delivered, p50 ${step.latency.p50Ms} ms, p99 ${step.latency.p99Ms} ms, max ${step.latency.maxMs} ms${step.serverLatency ? ` (the server's own p99 ≤ ${step.serverLatency.p99AtMostMs} ms)` : ''}, ` +
     `server CPU ${step.serverCpuPercent} % (${step.serverCpuMicrosPerEvent} µs/event), generator core ${step.generatorCpuPercent} % (Redis ${step.redisCpuPercent} %) → ${step.verdict}`
   );
 }
@@ -87,6 +88,7 @@ export async function measureTarget(context: TargetContext, server: MeasuredServ
     generatorSidePids: context.generatorSidePids,
     settleSeconds: options.settleSeconds,
     p99LimitMs: options.p99LimitMs,
+    ...(server.metricsUrl ? { serverLatencyBuckets: () => readLatencyBuckets(server.metricsUrl!) } : {}),
   };
 
   const fdsBefore = fileDescriptors(server.pid);

@@ -15,6 +15,8 @@ export interface MeasuredServer {
   wsUrl: string;
   /** The gateway's HTTP GraphQL endpoint (the relay has none). */
   graphqlUrl?: string;
+  /** The gateway's Prometheus metrics (the relay has none). */
+  metricsUrl?: string;
   /** The last lines the server wrote (warnings and errors: the gateway logs at `warn`). */
   output: string[];
   /** Lines written in all. */
@@ -138,6 +140,7 @@ export async function startGateway(options: GatewayStartOptions): Promise<Measur
     pid: child.pid!,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     graphqlUrl: `http://127.0.0.1:${port}/graphql`,
+    metricsUrl: `http://127.0.0.1:${port}/metrics`,
     output,
     outputLines: lines,
     stop: () => stopProcess(child, 'SIGTERM', 20_000),
