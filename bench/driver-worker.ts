@@ -1,8 +1,8 @@
-import { Redis } from 'ioredis';
 import { FcallDriver } from './fcall-driver.js';
 import { serveCalls } from './ipc.js';
 import { MutationDriver } from './mutation-driver.js';
 import { detectBatchPublish, publishOne } from './publish-mutations.js';
+import { RespPipeline } from './resp-pipeline.js';
 import { benchSessions, type BenchSession } from './sessions.js';
 import { agentToken } from './tokens.js';
 
@@ -15,7 +15,7 @@ import { agentToken } from './tokens.js';
 let allSessions: BenchSession[] = [];
 /** The sessions published to: those with a subscriber held. */
 let sessions: BenchSession[] = [];
-let redis: Redis | undefined;
+let redis: RespPipeline | undefined;
 let fcall: FcallDriver | undefined;
 
 /** A closed loop of HTTP publishes on a fresh keep-alive pool, closed afterwards (the gateway may stop next). */
@@ -31,7 +31,7 @@ async function closedLoop(graphqlUrl: string, run: (driver: MutationDriver) => R
 const handlers = {
   async init(runId: string, subscriberCount: number, redisUrl: string) {
     allSessions = benchSessions(runId, 0, subscriberCount);
-    redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    redis = await RespPipeline.open(redisUrl);
     handlers.publishTo([]);
   },
 
@@ -62,7 +62,7 @@ const handlers = {
   },
 
   async close() {
-    await redis?.quit();
+    await redis?.close();
   },
 };
 

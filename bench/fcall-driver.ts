@@ -1,13 +1,14 @@
-import type { Redis } from 'ioredis';
 import { sessionKey, streamKey } from '../src/bus/redis-keys.js';
 import { benchEvent, nowMs, rawEventJson } from './events.js';
+import { encodeCommands, type RespPipeline } from './resp-pipeline.js';
 import type { BenchSession } from './sessions.js';
 
 /**
  * Load path (a), the durable raw path an agent on Redis uses: `FCALL apg_publish 2 <stream> <session> <json>`
  * (docs/raw-redis-format.md). Events go to the S sessions in turn, at a fixed offered rate: every 10 ms tick sends
- * what is due by then as one pipeline, so the rate holds even when ticks run late, and the replies (each event's seq)
- * come back without holding up the next tick.
+ * what is due by then as one pipeline, so the rate holds even when ticks run late, and the replies come back without
+ * holding up the next tick. The pipeline is written and read by hand (resp-pipeline.ts), not through ioredis, to
+ * leave the generator's core to Redis and the browsers.
  */
 
 /** The function agents call (docs/raw-redis-format.md): validates, appends to the history, publishes. */
@@ -34,7 +35,7 @@ export class FcallDriver {
   private readonly keys: { stream: string; session: string }[];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RespPipeline,
     sessions: readonly BenchSession[],
   ) {
     this.keys = sessions.map((session) => ({ stream: streamKey(session), session: sessionKey(session.sessionId) }));
@@ -86,29 +87,15 @@ export class FcallDriver {
 
   /** One pipeline of `count` FCALLs; resolves with how many Redis accepted. */
   private async send(step: number, count: number, errors: Record<string, number>): Promise<number> {
-    const pipeline = this.redis.pipeline();
+    const commands: string[][] = [];
     for (let i = 0; i < count; i += 1) {
       const keys = this.keys[this.cursor]!;
       this.cursor = (this.cursor + 1) % this.keys.length;
       const json = rawEventJson(benchEvent(this.eventNumber++, step, nowMs()));
-      pipeline.call('FCALL', PUBLISH_FUNCTION, 2, keys.stream, keys.session, json);
+      commands.push(['FCALL', PUBLISH_FUNCTION, '2', keys.stream, keys.session, json]);
     }
-    let replies: [Error | null, unknown][];
-    try {
-      replies = (await pipeline.exec()) ?? [];
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'PIPELINE_FAILED';
-      errors[code] = (errors[code] ?? 0) + count;
-      return 0;
-    }
-    let accepted = 0;
-    for (const [error] of replies) {
-      if (!error) accepted += 1;
-      else {
-        const code = error.message.split(' ')[0] ?? 'ERROR';
-        errors[code] = (errors[code] ?? 0) + 1;
-      }
-    }
-    return accepted;
+    const replies = await this.redis.send(encodeCommands(commands), count);
+    for (const [code, refused] of Object.entries(replies.errors)) errors[code] = (errors[code] ?? 0) + refused;
+    return replies.ok;
   }
 }

@@ -70,7 +70,7 @@ const FULL: BenchOptions = {
   smoke: false,
   subscribers: 10_000,
   subscribersPerWorker: 8_000,
-  rates: [2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000],
+  rates: [2_000, 5_000, 10_000, 15_000, 17_500, 20_000, 30_000, 40_000],
   stepSeconds: 10,
   settleSeconds: 5,
   idleSeconds: 5,
