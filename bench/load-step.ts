@@ -128,11 +128,12 @@ export async function runStep<P extends Published>(context: StepContext, path: L
   const { generator, serverPid } = context;
   const generatorPids = [...generator.pids, ...context.generatorSidePids];
   await generator.beginStep(step);
+  // Read before the step's clocks start: the scrape is the gateway's work, not the step's.
+  const serverBuckets0 = await context.serverLatencyBuckets?.();
   const startMs = nowMs();
   const serverCpu0 = cpuMicros(serverPid);
   const generatorCpu0 = totalCpuMicros(generatorPids);
   const redisCpu0 = cpuMicros(context.redisPid);
-  const serverBuckets0 = await context.serverLatencyBuckets?.();
   const published = await publish();
   const driveMs = nowMs() - startMs;
   const percentOfDrive = (micros: number) => Math.round((micros / 1000 / driveMs) * 1000) / 10;
