@@ -17,17 +17,28 @@ interface Peer {
 export class KeepAlive {
   private readonly peers = new Map<WebSocket, Peer>();
   private readonly timer: NodeJS.Timeout;
+  // Every socket gets these same two listeners (an emitter calls a listener with itself as `this`): a function and
+  // its context made per socket would stay as long as the socket, ~160 bytes of each of 10,000 held sockets.
+  private readonly onPong: (this: WebSocket) => void;
+  private readonly onClose: (this: WebSocket) => void;
 
   constructor(private readonly intervalMs: number) {
     this.timer = setInterval(() => this.tick(), Math.max(10, Math.min(1_000, intervalMs / 4)));
     this.timer.unref();
+    const peers = this.peers;
+    this.onPong = function (this: WebSocket) {
+      const peer = peers.get(this);
+      if (peer) peer.pingedAt = 0;
+    };
+    this.onClose = function (this: WebSocket) {
+      peers.delete(this);
+    };
   }
 
   watch(socket: WebSocket): void {
-    const peer: Peer = { nextPingAt: Date.now() + this.intervalMs, pingedAt: 0 };
-    this.peers.set(socket, peer);
-    socket.on('pong', () => (peer.pingedAt = 0));
-    socket.on('close', () => this.peers.delete(socket));
+    this.peers.set(socket, { nextPingAt: Date.now() + this.intervalMs, pingedAt: 0 });
+    socket.on('pong', this.onPong);
+    socket.on('close', this.onClose);
   }
 
   stop(): void {

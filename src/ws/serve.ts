@@ -58,20 +58,22 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
   const documents = new InternedDocuments();
   wss.options.handleProtocols = handleProtocols;
 
+  // Made once for every socket, not per socket: what a held socket keeps is multiplied by thousands.
+  // 'error' on a socket is a protocol violation or an oversized frame (ws closes it with 1002/1009 itself).
+  const onSocketError = (err: Error) => log.debug({ err: err.message }, 'websocket error');
+  const sendGuard = {
+    sendTimeoutMs: timings.sendTimeoutMs,
+    closeGraceMs: SLOW_CLOSE_GRACE_MS,
+    onSlow: (socket: WebSocket) => {
+      log.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket closed as a slow consumer');
+      timings.onSlowConsumer?.();
+    },
+  };
+
   wss.on('connection', (socket, request) => {
-    // 'error' on a socket is a protocol violation or an oversized frame (ws closes it with 1002/1009 itself).
-    socket.on('error', (err) => log.debug({ err: err.message }, 'websocket error'));
-
+    socket.on('error', onSocketError);
     keepAlive.watch(socket);
-
-    const send = guardedSend(socket, {
-      sendTimeoutMs: timings.sendTimeoutMs,
-      closeGraceMs: SLOW_CLOSE_GRACE_MS,
-      onSlow: () => {
-        log.warn({ bufferedBytes: socket.bufferedAmount }, 'websocket closed as a slow consumer');
-        timings.onSlowConsumer?.();
-      },
-    });
+    const send = guardedSend(socket, sendGuard);
     const closed = server.opened(
       {
         protocol: socket.protocol,

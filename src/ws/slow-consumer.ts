@@ -7,7 +7,7 @@ export interface SlowConsumerOptions {
   /** After the close frame, how long the peer has to read up to it before the socket is destroyed. */
   closeGraceMs: number;
   /** Called once when the socket is closed for being slow. */
-  onSlow?: () => void;
+  onSlow?: (socket: WebSocket) => void;
 }
 
 /**
@@ -20,40 +20,73 @@ export interface SlowConsumerOptions {
  * destroyed `closeGraceMs` later. It reconnects and resumes with `after`; the history has what it missed.
  */
 export function guardedSend(socket: WebSocket, options: SlowConsumerOptions): (data: string) => Promise<void> {
+  const guard = new SendGuard(socket, options);
+  return guard.send.bind(guard);
+}
+
+/** Where a socket keeps its guard, for the listeners and timers every guard shares. */
+const GUARD = Symbol('send guard');
+type GuardedSocket = WebSocket & { [GUARD]?: SendGuard };
+
+// One function each for every socket, rather than closures made per socket and kept as long as it is open.
+function onGuardedSocketClose(this: GuardedSocket): void {
+  const guard = this[GUARD];
+  if (!guard) return;
+  clearTimeout(guard.timer);
+  clearTimeout(guard.destroyTimer);
+}
+function armGuard(guard: SendGuard): void {
+  guard.arm();
+}
+function terminateSocket(socket: WebSocket): void {
+  socket.terminate();
+}
+
+class SendGuard {
   /** Start times of the sends still waiting for the kernel, oldest first (sends complete in order). */
-  const pending: number[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let closing = false;
+  private readonly pending: number[] = [];
+  /** One timer per socket, and only while something is waiting: armed for the oldest pending send. */
+  timer: NodeJS.Timeout | undefined;
+  /** Set once closed as slow: destroys the socket if the peer does not read up to the close frame in time. */
+  destroyTimer: NodeJS.Timeout | undefined;
+  private closing = false;
 
-  const closeAsSlow = () => {
-    if (closing) return;
-    closing = true;
-    options.onSlow?.();
-    socket.close(GatewayCloseCode.SlowConsumer, 'Slow consumer: resume with after');
-    const destroy = setTimeout(() => socket.terminate(), options.closeGraceMs);
-    socket.on('close', () => clearTimeout(destroy));
-  };
+  constructor(
+    private readonly socket: GuardedSocket,
+    private readonly options: SlowConsumerOptions,
+  ) {
+    socket[GUARD] = this;
+    socket.on('close', onGuardedSocketClose);
+  }
 
-  // One timer per socket, and only while something is waiting: armed for the oldest pending send.
-  const arm = () => {
-    timer = undefined;
-    const oldest = pending[0];
-    if (oldest === undefined || closing) return;
-    const left = oldest + options.sendTimeoutMs - Date.now();
-    if (left <= 0) return closeAsSlow();
-    timer = setTimeout(arm, left);
-  };
-  socket.on('close', () => clearTimeout(timer));
-
-  return (data) =>
-    new Promise<void>((resolve, reject) => {
-      if (socket.readyState !== socket.OPEN || closing) return resolve();
-      pending.push(Date.now());
-      if (!timer) timer = setTimeout(arm, options.sendTimeoutMs);
+  send(data: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const { socket } = this;
+      if (socket.readyState !== socket.OPEN || this.closing) return resolve();
+      this.pending.push(Date.now());
+      if (!this.timer) this.timer = setTimeout(armGuard, this.options.sendTimeoutMs, this);
       socket.send(data, (err) => {
-        pending.shift();
+        this.pending.shift();
         if (err) reject(err);
         else resolve();
       });
     });
+  }
+
+  arm(): void {
+    this.timer = undefined;
+    const oldest = this.pending[0];
+    if (oldest === undefined || this.closing) return;
+    const left = oldest + this.options.sendTimeoutMs - Date.now();
+    if (left <= 0) return this.closeAsSlow();
+    this.timer = setTimeout(armGuard, left, this);
+  }
+
+  private closeAsSlow(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.options.onSlow?.(this.socket);
+    this.socket.close(GatewayCloseCode.SlowConsumer, 'Slow consumer: resume with after');
+    this.destroyTimer = setTimeout(terminateSocket, this.options.closeGraceMs, this.socket);
+  }
 }

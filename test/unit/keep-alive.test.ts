@@ -51,6 +51,17 @@ describe('KeepAlive', () => {
     keepAlive.stop();
   });
 
+  it("counts a pong for the socket that sent it only, though every socket shares one listener", () => {
+    const keepAlive = new KeepAlive(INTERVAL);
+    const [answering, silent] = [new FakeSocket(), new FakeSocket()];
+    for (const socket of [answering, silent]) keepAlive.watch(socket as unknown as WebSocket);
+    vi.advanceTimersByTime(INTERVAL + 1_000);
+    answering.emit('pong');
+    vi.advanceTimersByTime(INTERVAL);
+    expect([answering.terminated, silent.terminated]).toEqual([false, true]);
+    keepAlive.stop();
+  });
+
   it('forgets a closed socket, and stops with one timer for all sockets', () => {
     const keepAlive = new KeepAlive(INTERVAL);
     const sockets = Array.from({ length: 100 }, () => new FakeSocket());
