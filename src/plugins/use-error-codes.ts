@@ -13,16 +13,14 @@ function coded(result: ExecutionResult): ExecutionResult {
  * BAD_USER_INPUT, on HTTP, SSE and WebSocket alike.
  */
 export function useErrorCodes(): Plugin {
+  // The same hook objects for every operation: a subscription keeps what its hooks return for as long as it runs.
+  const onResult = ({ result, setResult }: { result: AsyncIterable<unknown> | ExecutionResult; setResult: (result: ExecutionResult) => void }) => {
+    if (!isAsyncIterable(result)) setResult(coded(result));
+  };
+  const executeHooks = { onExecuteDone: onResult };
+  const subscribeHooks = { onSubscribeResult: onResult };
   return {
-    onExecute: () => ({
-      onExecuteDone({ result, setResult }) {
-        if (!isAsyncIterable(result)) setResult(coded(result));
-      },
-    }),
-    onSubscribe: () => ({
-      onSubscribeResult({ result, setResult }) {
-        if (!isAsyncIterable(result)) setResult(coded(result));
-      },
-    }),
+    onExecute: () => executeHooks,
+    onSubscribe: () => subscribeHooks,
   };
 }

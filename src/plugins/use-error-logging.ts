@@ -1,4 +1,4 @@
-import { getOperationAST, GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { isClientError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -35,6 +35,16 @@ export function useErrorLogging(log: Logger): Plugin {
     }
   }
 
+  // Shared by every operation (a subscription keeps what its hooks return for as long as it runs): each result and
+  // each next carries its operation's args.
+  const onNext = ({ args, result }: { args: OperationArgs; result: ExecutionResult }) => report(args, result.errors);
+  const streamHooks = { onNext };
+  const onResult = ({ args, result }: { args: OperationArgs; result: AsyncIterable<unknown> | ExecutionResult }) => {
+    if (!isAsyncIterable(result)) return report(args, result.errors);
+    return streamHooks;
+  };
+  const executeHooks = { onExecuteDone: onResult };
+
   return {
     onYogaInit({ yoga }) {
       const { logger } = yoga;
@@ -44,17 +54,9 @@ export function useErrorLogging(log: Logger): Plugin {
         logError(...args);
       };
     },
-    onExecute: () => ({
-      onExecuteDone({ args, result }) {
-        if (!isAsyncIterable(result)) return report(args, result.errors);
-        return { onNext: ({ result: next }) => report(args, next.errors) };
-      },
-    }),
+    onExecute: () => executeHooks,
     onSubscribe: ({ args }) => ({
-      onSubscribeResult({ result }) {
-        if (!isAsyncIterable(result)) return report(args, result.errors);
-        return { onNext: ({ result: next }) => report(args, next.errors) };
-      },
+      onSubscribeResult: onResult,
       onSubscribeError({ error }) {
         // A stream that throws: a bug, unless it is a coded refusal or the client going away.
         if (!(error instanceof Error) || error.name === 'AbortError' || logged.has(error)) return;

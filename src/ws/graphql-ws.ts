@@ -35,17 +35,27 @@ function sendingAs(id: string, send: SocketExtra['send']): (result: ExecutionRes
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A socket's credential expiry and its timer, kept on the socket for the functions every socket shares. */
+const EXPIRY = Symbol('credential expiry');
+type ExpiringSocket = WebSocket & { [EXPIRY]?: { at: number; timer?: NodeJS.Timeout } };
+
+// One function each for every socket rather than a closure per socket, kept as long as the socket is open.
+function armExpiry(socket: ExpiringSocket): void {
+  const expiry = socket[EXPIRY]!;
+  const left = expiry.at - Date.now();
+  if (left <= 0) return socket.close(GatewayCloseCode.TokenExpired, 'Token expired');
+  expiry.timer = setTimeout(armExpiry, Math.min(left, MAX_TIMER_MS), socket);
+}
+function clearExpiry(this: ExpiringSocket): void {
+  clearTimeout(this[EXPIRY]?.timer);
+}
+
 /** Closes the socket with TokenExpired when its credential expires, so no socket outlives its token. */
-function closeWhenExpired(socket: WebSocket, expiresAt: number | undefined): void {
+function closeWhenExpired(socket: ExpiringSocket, expiresAt: number | undefined): void {
   if (expiresAt === undefined) return;
-  let timer: NodeJS.Timeout;
-  const arm = () => {
-    const left = expiresAt - Date.now();
-    if (left <= 0) return socket.close(GatewayCloseCode.TokenExpired, 'Token expired');
-    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-  };
-  arm();
-  socket.on('close', () => clearTimeout(timer));
+  socket[EXPIRY] = { at: expiresAt };
+  armExpiry(socket);
+  socket.on('close', clearExpiry);
 }
 
 interface ConnectionExtra {
