@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from 'graphql-ws';
-import type { WebSocket, WebSocketServer } from 'ws';
+import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions, type WebSocket as ProtocolSocket } from 'graphql-ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
 import { InternedDocuments } from './interned-documents.js';
 import { KeepAlive } from './keep-alive.js';
@@ -52,6 +52,28 @@ export interface SocketTimings {
 /** How long a slow consumer has to read up to its close frame before its socket is destroyed. */
 const SLOW_CLOSE_GRACE_MS = 5_000;
 
+/**
+ * What a socket keeps for the listeners every socket shares: graphql-ws's handler for its messages, and the call
+ * that tells graphql-ws it closed. Shared functions, `this` being the socket, instead of closures made per socket
+ * and kept as long as it is open.
+ */
+const CONNECTION = Symbol('graphql-ws connection');
+type ServedSocket = WebSocket & { [CONNECTION]?: { handle?: (data: string) => Promise<void>; closed?: (code: number, reason: string) => Promise<void> } };
+
+/** graphql-ws's view of a socket: it calls these as methods, so they too are shared, the socket a property. */
+interface SocketForGraphQLWs extends ProtocolSocket {
+  readonly ws: ServedSocket;
+}
+function closeSocket(this: SocketForGraphQLWs, code?: number, reason?: string): void {
+  this.ws.close(code, reason);
+}
+function handleMessagesWith(this: SocketForGraphQLWs, handle: (data: string) => Promise<void>): void {
+  this.ws[CONNECTION]!.handle = handle;
+}
+function onSocketClose(this: ServedSocket, code: number, reason: Buffer): void {
+  void this[CONNECTION]?.closed?.(code, String(reason));
+}
+
 export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, SocketExtra>, wss: WebSocketServer, timings: SocketTimings, log: Logger) {
   const keepAlive = new KeepAlive(timings.keepAliveMs);
   const server = makeServer(options);
@@ -70,37 +92,33 @@ export function serveGraphQLWs(options: ServerOptions<Record<string, unknown>, S
     },
   };
 
-  wss.on('connection', (socket, request) => {
+  // Not an async listener: handling a `subscribe` lasts as long as the subscription, and an awaiting listener would
+  // hold the message's Buffer all that time, for every subscription.
+  function onSocketMessage(this: ServedSocket, data: RawData, isBinary: boolean): void {
+    const message = readClientMessage(isBinary ? '' : String(data), documents);
+    if (message === 'server-only') return this.close(CloseCode.BadRequest, 'Invalid message received');
+    // graphql-ws takes the message parsed (its parseMessage validates a string or an object alike), so it neither
+    // parses it again nor keeps its text for as long as a subscription runs.
+    this[CONNECTION]!.handle!(message as string).catch((err: unknown) => {
+      log.error({ err }, 'graphql-ws message handling failed');
+      this.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+  }
+
+  wss.on('connection', (socket: ServedSocket, request) => {
     socket.on('error', onSocketError);
     keepAlive.watch(socket);
     const send = guardedSend(socket, sendGuard);
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send,
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
-          // Not an async listener: handling a `subscribe` lasts as long as the subscription, and an awaiting
-          // listener would hold the message's Buffer all that time, for every subscription.
-          socket.on('message', (data, isBinary) => {
-            const message = readClientMessage(isBinary ? '' : String(data), documents);
-            if (message === 'server-only') return socket.close(CloseCode.BadRequest, 'Invalid message received');
-            // graphql-ws takes the message parsed (its parseMessage validates a string or an object alike), so it
-            // neither parses it again nor keeps its text for as long as a subscription runs.
-            handle(message as string).catch((err: unknown) => {
-              log.error({ err }, 'graphql-ws message handling failed');
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            });
-          }),
-      },
-      { socket, request, send },
-    );
-
+    const connection: NonNullable<ServedSocket[typeof CONNECTION]> = {};
+    socket[CONNECTION] = connection;
+    const forGraphQLWs: SocketForGraphQLWs = { ws: socket, protocol: socket.protocol, send, close: closeSocket, onMessage: handleMessagesWith };
+    connection.closed = server.opened(forGraphQLWs, { socket, request, send });
+    // graphql-ws has handed over its message handler by now, unless it refused the socket (a wrong subprotocol):
+    // then the socket is closing, and its messages go unheard.
+    if (connection.handle) socket.on('message', onSocketMessage);
     // 'close' comes once per socket. Its listeners here and in the other ws/ modules use `on`, not `once`: `once`
     // keeps a wrapper and a bound function per listener, ~130 bytes on every held socket.
-    socket.on('close', (code, reason) => {
-      void closed(code, String(reason));
-    });
+    socket.on('close', onSocketClose);
   });
 
   // Resolves once the server stopped accepting and its last socket has closed.
