@@ -30,6 +30,10 @@ export interface ConnectionLimits {
   admit(socket: WebSocket, principal: Principal): boolean;
 }
 
+/** Whose place an admitted socket takes, kept on the socket for the close listener every socket shares. */
+const OWNER = Symbol('connection owner');
+type OwnedSocket = WebSocket & { [OWNER]?: string };
+
 /**
  * `maxConnections` counts every open socket, identified or not (unacknowledged sockets cost memory too, until the
  * connection_init timeout); `maxConnectionsPerUser` counts identified ones. Both per process.
@@ -41,8 +45,16 @@ export function limitConnections(wss: WebSocketServer, { maxConnections, maxConn
     if (wss.clients.size > maxConnections) socket.close(GatewayCloseCode.TooManyConnections, 'Too many connections');
   });
   const open = new Map<string, number>();
+  // One close listener for every admitted socket, `this` being the socket, rather than a closure kept per socket:
+  // it gives back the place the socket's owner took.
+  function release(this: OwnedSocket): void {
+    const owner = this[OWNER]!;
+    const left = (open.get(owner) ?? 1) - 1;
+    if (left > 0) open.set(owner, left);
+    else open.delete(owner);
+  }
   return {
-    admit(socket, principal) {
+    admit(socket: OwnedSocket, principal) {
       const owner = connectionOwner(principal);
       const count = open.get(owner) ?? 0;
       if (count >= maxConnectionsPerUser) {
@@ -50,11 +62,8 @@ export function limitConnections(wss: WebSocketServer, { maxConnections, maxConn
         return false;
       }
       open.set(owner, count + 1);
-      socket.on('close', () => {
-        const left = (open.get(owner) ?? 1) - 1;
-        if (left > 0) open.set(owner, left);
-        else open.delete(owner);
-      });
+      socket[OWNER] = owner;
+      socket.on('close', release);
       return true;
     },
   };
