@@ -9,10 +9,8 @@
  * one run to the next). Each session receives 20 events back to back, as during a burst of an agent's run.
  */
 import { Redis } from 'ioredis';
-import { DEFAULT_CONFIG } from '../src/config.js';
-import { buildLibrarySource } from '../src/bus/redis-library.js';
 import { startRedisServer } from '../test/support/redis-server.js';
-import { benchEvent, nowMs, rawEventJson } from './events.js';
+import { benchRawEvents, sessionKeys, startFunctionSessions } from './function-sessions.js';
 
 const SESSIONS = 1_000;
 const ROUNDS = 20;
@@ -21,16 +19,14 @@ const RUNS = 5;
 const server = await startRedisServer();
 const redis = new Redis(server.url);
 try {
-  await redis.call('FUNCTION', 'LOAD', 'REPLACE', buildLibrarySource(DEFAULT_CONFIG));
-  const keys = (i: number) => [`stream:user_u${i}:session_s${i}`, `session:s${i}`];
-  const events = [0, 1, 2].map((n) => rawEventJson(benchEvent(n, 1, nowMs())));
+  const events = benchRawEvents();
   const perCall: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    for (let i = 0; i < SESSIONS; i++) await redis.call('FCALL', 'apg_start_session', 2, ...keys(i), `u${i}`, '{"type":"SESSION_STARTED"}');
+    await startFunctionSessions(redis, SESSIONS);
     await redis.config('RESETSTAT');
     for (let round = 0; round < ROUNDS; round++) {
       const pipeline = redis.pipeline();
-      for (let i = 0; i < SESSIONS; i++) pipeline.call('FCALL', 'apg_publish', 2, ...keys(i), events[(i + round) % events.length]!);
+      for (let i = 0; i < SESSIONS; i++) pipeline.call('FCALL', 'apg_publish', 2, ...sessionKeys(i), events[(i + round) % events.length]!);
       const replies = await pipeline.exec();
       const failed = replies?.find(([error]) => error);
       if (failed) throw failed[0];

@@ -13,10 +13,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { DEFAULT_CONFIG } from '../src/config.js';
-import { buildLibrarySource } from '../src/bus/redis-library.js';
 import { startRedisServer } from '../test/support/redis-server.js';
-import { benchEvent, nowMs, rawEventJson } from './events.js';
+import { benchRawEvents, sessionKeys, startFunctionSessions } from './function-sessions.js';
 
 const SESSIONS = 200;
 const FEW = 1_000;
@@ -27,12 +25,10 @@ async function instructionsFor(publishes: number): Promise<number> {
   const server = await startRedisServer({ wrapper: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.out')}`] });
   const redis = new Redis(server.url);
   try {
-    await redis.call('FUNCTION', 'LOAD', 'REPLACE', buildLibrarySource(DEFAULT_CONFIG));
-    const keys = (i: number) => [`stream:user_u${i}:session_s${i}`, `session:s${i}`];
-    for (let i = 0; i < SESSIONS; i++) await redis.call('FCALL', 'apg_start_session', 2, ...keys(i), `u${i}`, '{"type":"SESSION_STARTED"}');
-    const events = [0, 1, 2].map((n) => rawEventJson(benchEvent(n, 1, nowMs())));
+    await startFunctionSessions(redis, SESSIONS);
+    const events = benchRawEvents();
     const pipeline = redis.pipeline();
-    for (let n = 0; n < publishes; n++) pipeline.call('FCALL', 'apg_publish', 2, ...keys(n % SESSIONS), events[n % events.length]!);
+    for (let n = 0; n < publishes; n++) pipeline.call('FCALL', 'apg_publish', 2, ...sessionKeys(n % SESSIONS), events[n % events.length]!);
     const failed = (await pipeline.exec())?.find(([error]) => error);
     if (failed) throw failed[0];
   } finally {
