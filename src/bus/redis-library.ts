@@ -235,12 +235,13 @@ local function channel_message(seq, ts, json, by_gateway)
   return fields .. ',"$seq":' .. seq .. ',"$ts":' .. ts .. (by_gateway and ',"$gw":true}' or '}')
 end
 
--- With must_exist, only into a stream that is there (NOMKSTREAM: false otherwise). pcall: an error is a value.
-local function xadd(stream, seq, ts, json, must_exist)
+-- One event into the history under its seq, through \`call\` (redis.call, or redis.pcall for an error as a value).
+-- With must_exist, only into a stream that is there (NOMKSTREAM: false otherwise).
+local function xadd(call, stream, seq, ts, json, must_exist)
   if must_exist then
-    return redis.pcall('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
+    return call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
   end
-  return redis.pcall('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
+  return call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq .. '-0', 'ts', ts, 'e', json)
 end
 
 -- Appends the events with consecutive seqs and one timestamp, and publishes each; answers the first seq and the time.
@@ -250,19 +251,19 @@ local function append_all(stream, session, jsons, by_gateway, record, at)
   local first = (record and (tonumber(record[2]) or last_seq(stream)) or 0) + 1
   local ts = at or now_ms()
   local ts_text, seq_text = tostring(ts), tostring(first)
-  local added = xadd(stream, seq_text, ts_text, jsons[1], record ~= nil)
+  local added = xadd(redis.pcall, stream, seq_text, ts_text, jsons[1], record ~= nil)
   if not added then return nil end
   if type(added) == 'table' then
     -- The record's seq is behind the stream, which only an older library's append leaves: the stream tells.
     first = last_seq(stream) + 1
     seq_text = tostring(first)
-    redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq_text .. '-0', 'ts', ts_text, 'e', jsons[1])
+    xadd(redis.call, stream, seq_text, ts_text, jsons[1], false)
   end
   local channel = channel_of(stream)
   for i, json in ipairs(jsons) do
     if i > 1 then
       seq_text = tostring(first + i - 1)
-      redis.call('XADD', stream, 'MAXLEN', '~', MAX_LEN, seq_text .. '-0', 'ts', ts_text, 'e', json)
+      xadd(redis.call, stream, seq_text, ts_text, json, false)
     end
     redis.call('PUBLISH', channel, channel_message(seq_text, ts_text, json, by_gateway))
   end
