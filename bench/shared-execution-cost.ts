@@ -7,11 +7,12 @@
  *   npx tsx bench/shared-execution-cost.ts
  */
 import { parse, type ExecutionResult } from 'graphql';
-import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { parseChannelMessage } from '../src/bus/channel-message.js';
+import { CompiledExecution } from '../src/plugins/compiled-execution.js';
 import { SharedExecution } from '../src/plugins/shared-execution.js';
 import { schema } from '../src/schema/index.js';
-import { nextFrames } from '../src/ws/result-frames.js';
+import { NextFrames } from '../src/ws/result-frames.js';
 import { benchEvent, rawEventJson } from './events.js';
 import { SUBSCRIPTION_DOCUMENTS } from './selection-sets.js';
 
@@ -21,23 +22,22 @@ const EVENTS = Array.from({ length: 3_000 }, (_, i) => {
   if (!read.ok) throw new Error(read.reason);
   return read.event;
 });
-const query = compileQuery(schema, parse(SUBSCRIPTION_DOCUMENTS[0]!));
-if (!isCompiledQuery(query)) throw new Error('not compiled');
-const variables = { sessionId: 's1' };
-const execute = (event: unknown) => query.query(event, {}, variables) as ExecutionResult;
+const compiledQuery = compileQuery(schema, parse(SUBSCRIPTION_DOCUMENTS[0]!));
+if (!isCompiledQuery(compiledQuery)) throw new Error('not compiled');
+const query: CompiledQuery = compiledQuery;
 
 /** CPU µs per frame for `subscribers` per event; `sharing` says whether they share one execution. */
 function cost(subscribers: number, sharing: boolean, events: number): number {
-  const shared = new SharedExecution();
+  const operation = { query, shared: new SharedExecution() };
   const perSubscriber = Array.from({ length: subscribers }, (_, i) => ({
-    execute: shared.forSubscription(sharing ? '{"sessionId":"s1"}' : `{"sessionId":"s1","i":${i}}`, execute),
-    frame: nextFrames(String(i + 1)),
+    execution: new CompiledExecution(operation, {}, sharing ? { sessionId: 's1' } : { sessionId: 's1', i }),
+    frames: new NextFrames(String(i + 1), async () => {}),
   }));
   let bytes = 0;
   const start = process.cpuUsage();
   for (let n = 0; n < events; n++) {
     const event = EVENTS[n % EVENTS.length];
-    for (const subscriber of perSubscriber) bytes += subscriber.frame(subscriber.execute(event) as ExecutionResult).length;
+    for (const subscriber of perSubscriber) bytes += subscriber.frames.frame(subscriber.execution.execute(event) as ExecutionResult).length;
   }
   const used = process.cpuUsage(start);
   if (bytes === 0) throw new Error('nothing framed');

@@ -25,8 +25,32 @@ export interface Appended {
   replayed: boolean;
 }
 
-/** Receives every message of a session's live feed, in publish order. */
-export type LiveListener = (event: SessionEvent) => void;
+/**
+ * What listens to a session's live feed. An object rather than callbacks: a follower listens for as long as its
+ * subscription runs, and its queue takes the feed itself, with no closure per subscription.
+ */
+export interface LiveFeed {
+  /** Each message of the session's live feed, in publish order. */
+  push(event: SessionEvent): void;
+  /** Live messages may have been lost (the pub/sub connection was re-established): catch up from history. */
+  resync?(): void;
+}
+
+/**
+ * A channel's feeds, replaced rather than changed when a feed comes or goes: a message being handed out goes on
+ * over the list it started with, so a feed that stops from inside its `push` does not make the next one miss it.
+ * The same feed listening twice is in the list twice, and each stop removes one.
+ */
+export type FeedList = readonly LiveFeed[];
+
+export function withFeed(feeds: FeedList, feed: LiveFeed): FeedList {
+  return [...feeds, feed];
+}
+
+export function withoutFeed(feeds: FeedList, feed: LiveFeed): FeedList {
+  const at = feeds.indexOf(feed);
+  return at < 0 ? feeds : feeds.filter((_, i) => i !== at);
+}
 
 /**
  * Where sessions, their event history and the request queue live: in this process (embedded) or in Redis.
@@ -58,12 +82,8 @@ export interface EventLog {
   endSession(ref: SessionRef, ended: RawEvent): Promise<SessionEvent>;
   /** Up to `limit` retained events with seq greater than `afterSeq`. */
   read(ref: SessionRef, afterSeq: number, limit: number): Promise<HistoryPage>;
-  /**
-   * Starts live delivery; resolves once delivery is in effect, with the function that stops it.
-   * `onResync` is called when live messages may have been lost (the pub/sub connection was re-established):
-   * the listener should catch up from history.
-   */
-  listen(ref: SessionRef, listener: LiveListener, onResync?: () => void): Promise<() => void>;
+  /** Starts live delivery to `feed`; resolves once delivery is in effect, with the function that stops it. */
+  listen(ref: SessionRef, feed: LiveFeed): Promise<() => void>;
   /** Takes the oldest queued job, for in-process workers; agents on Redis pop the Redis list instead. */
   takeJob(): Promise<Record<string, unknown> | null>;
   /** True while the backing store answers (readiness). */

@@ -4,7 +4,7 @@ import type { RawEvent, SessionEvent, SessionRef } from '../events/types.js';
 import { assertIdempotencyKey, eventsFingerprint } from '../events/idempotency.js';
 import { agentEventSchema, validateEvent } from '../events/validation.js';
 import { channelKey } from './redis-keys.js';
-import type { Appended, EventLog, HistoryPage, LiveListener, SessionRecord, StartSessionResult } from './event-log.js';
+import { withFeed, withoutFeed, type Appended, type EventLog, type FeedList, type HistoryPage, type SessionRecord, type StartSessionResult } from './event-log.js';
 
 export interface MemoryEventLogOptions {
   historyMaxEvents: number;
@@ -35,7 +35,7 @@ interface MemorySession {
  */
 export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
   const sessions = new Map<string, MemorySession>();
-  const listeners = new Map<string, Set<LiveListener>>();
+  const feeds = new Map<string, FeedList>();
   const jobs: Record<string, unknown>[] = [];
   /** By `<sessionId> <key>`, in insertion order, which is expiry order: expired records are dropped from the front. */
   const idempotencyRecords = new Map<string, IdempotencyRecord>();
@@ -62,7 +62,7 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
   }
 
   function publish(ref: SessionRef, event: SessionEvent): void {
-    for (const listener of listeners.get(channelKey(ref)) ?? []) listener(event);
+    for (const feed of feeds.get(channelKey(ref)) ?? []) feed.push(event);
   }
 
   function append(ref: SessionRef, session: MemorySession, event: RawEvent, now = Date.now()): SessionEvent {
@@ -190,14 +190,16 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
       return { events: session.history.slice(start, start + limit), firstSeq, lastSeq: session.lastSeq };
     },
 
-    async listen(ref, listener) {
+    async listen(ref, feed) {
       const topic = channelKey(ref);
-      let set = listeners.get(topic);
-      if (!set) listeners.set(topic, (set = new Set()));
-      set.add(listener);
+      feeds.set(topic, withFeed(feeds.get(topic) ?? [], feed));
+      let stopped = false;
       return () => {
-        set.delete(listener);
-        if (set.size === 0 && listeners.get(topic) === set) listeners.delete(topic);
+        if (stopped) return;
+        stopped = true;
+        const left = withoutFeed(feeds.get(topic) ?? [], feed);
+        if (left.length === 0) feeds.delete(topic);
+        else feeds.set(topic, left);
       };
     },
 
@@ -209,7 +211,7 @@ export function createMemoryEventLog(options: MemoryEventLogOptions): EventLog {
 
     async close() {
       clearInterval(sweep);
-      listeners.clear();
+      feeds.clear();
     },
   };
 }

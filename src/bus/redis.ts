@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { BatchedLookups } from './batched-lookups.js';
 import { parseChannelMessage } from './channel-message.js';
-import type { Appended, EventLog, HistoryPage, LiveListener, SessionRecord, StartSessionResult } from './event-log.js';
+import { withFeed, withoutFeed, type Appended, type EventLog, type FeedList, type HistoryPage, type SessionRecord, type StartSessionResult } from './event-log.js';
 import { buildLibrarySource, GATEWAY_PUBLISH_FUNCTION, type LibraryOptions } from './redis-library.js';
 import { channelKey, refOfChannel, sessionKey, streamKey } from './redis-keys.js';
 
@@ -81,11 +81,10 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
   await loadLibrary();
 
   // Messages published while the subscriber connection was down are gone from pub/sub; after ioredis has
-  // resubscribed, every listener is told to catch up from history. 'ready' fires before ioredis re-sends
+  // resubscribed, every feed is told to catch up from history. 'ready' fires before ioredis re-sends
   // SUBSCRIBE, so the PING is queued a tick later and answers only once the subscriptions are back. The catch-up
   // reads history on the commands connection, which reconnects on its own: wait for it too, or the reads would
   // fail (it does not queue) and end the subscriptions with UNAVAILABLE.
-  const resyncCallbacks = new Set<() => void>();
   const commandsReady = () =>
     commands.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => commands.once('ready', () => resolve()));
   // connect() resolved on the first 'ready' before this listener existed: only a 'ready' seen by a listener added
@@ -100,8 +99,9 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
       subscriber.ping().then(
         async () => {
           await commandsReady();
-          log.info({ listeners: resyncCallbacks.size }, 'redis pub/sub reconnected; resyncing subscribers from history');
-          for (const resync of resyncCallbacks) resync();
+          const followed = [...channels.values()];
+          log.info({ channels: followed.length }, 'redis pub/sub reconnected; resyncing subscribers from history');
+          for (const { feeds } of followed) for (const feed of feeds) feed.resync?.();
         },
         (err: Error) => log.warn({ err: err.message }, 'redis ping after reconnect failed'),
       );
@@ -109,12 +109,12 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
   });
 
   // Live delivery: one SUBSCRIBE per channel however many of this process's subscribers follow it, each message
-  // parsed and validated once, then handed to every listener of its channel in order. (This replaced Yoga's Redis
+  // parsed and validated once, then handed to every feed of its channel in order. (This replaced Yoga's Redis
   // event target, which wraps every message in a DOM CustomEvent: measurable at tens of thousands of messages per
   // second, see bench/README.md.) `subscribed` is the SUBSCRIBE reply, so `listen` can wait until Redis has the
   // subscription (no event published after `listen` resolves can be missed); it is dropped when SUBSCRIBE fails,
   // so the next listener tries again.
-  const channels = new Map<string, { listeners: Set<LiveListener>; subscribed?: Promise<unknown> }>();
+  const channels = new Map<string, { feeds: FeedList; subscribed?: Promise<unknown> }>();
   function subscribed(channel: string, followed: { subscribed?: Promise<unknown> }): Promise<unknown> {
     if (followed.subscribed) return followed.subscribed;
     const done = subscriber.subscribe(channel);
@@ -126,14 +126,14 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     return done;
   }
   subscriber.on('message', (channel: string, message: string) => {
-    const listeners = channels.get(channel)?.listeners;
-    if (!listeners) return;
+    const feeds = channels.get(channel)?.feeds;
+    if (!feeds) return;
     const ref = refOfChannel(channel);
     const parsed = ref && message !== '' ? parseChannelMessage(ref.sessionId, message, options.maxEventBytes) : undefined;
     if (!parsed?.ok) return dropInvalid(channel, message === '' ? 'empty' : (parsed?.reason ?? 'unknown channel'), message.length);
     // What a gateway logged it counted itself; the rest came from agents straight into Redis.
     if (!parsed.byGateway) metrics.eventsPublished.inc({ path: parsed.event.ephemeral ? 'live_raw' : 'durable_raw', type: parsed.event.event.type });
-    for (const listener of listeners) listener(parsed.event);
+    for (const feed of feeds) feed.push(parsed.event);
   });
   function dropInvalid(channel: string, reason: string, bytes: number) {
     metrics.invalidEventsDropped.inc({ source: 'channel' });
@@ -265,24 +265,22 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
       return { events, firstSeq: seqOf(first), lastSeq: seqOf(last) };
     },
 
-    async listen(ref, listener, onResync) {
+    async listen(ref, feed) {
       const channel = channelKey(ref);
       // SUBSCRIBE would wait for the connection to come back: a new subscription fails now instead, coded.
       if (subscriber.status !== 'ready') throw gatewayError('UNAVAILABLE', 'The event store is unavailable; try again.');
-      // Each listen gets its own entry, so the same function listening twice is stopped twice.
-      const entry: LiveListener = (event) => listener(event);
       let followed = channels.get(channel);
-      if (!followed) channels.set(channel, (followed = { listeners: new Set() }));
-      const { listeners } = followed;
-      listeners.add(entry);
-      if (onResync) resyncCallbacks.add(onResync);
+      if (!followed) channels.set(channel, (followed = { feeds: [] }));
+      followed.feeds = withFeed(followed.feeds, feed);
+      let stopped = false;
       const stop = () => {
-        listeners.delete(entry);
-        if (listeners.size === 0 && channels.get(channel) === followed) {
+        if (stopped) return;
+        stopped = true;
+        followed.feeds = withoutFeed(followed.feeds, feed);
+        if (followed.feeds.length === 0 && channels.get(channel) === followed) {
           channels.delete(channel);
           subscriber.unsubscribe(channel).catch((err: Error) => log.warn({ channel, err: err.message }, 'redis unsubscribe failed'));
         }
-        if (onResync) resyncCallbacks.delete(onResync);
       };
       try {
         await subscribed(channel, followed);

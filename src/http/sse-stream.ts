@@ -37,7 +37,7 @@ export function unexpected(): GraphQLError {
  * events end, with `event: error` on an error (UNAVAILABLE/SHUTTING_DOWN when `drain` fires), and quietly when
  * `client` aborts (it left); in every case `items` is returned, so the session is no longer followed.
  *
- * While the reader keeps up, live events are enqueued the moment they arrive (FollowStream.takeLive): pulled
+ * While the reader keeps up, live events are enqueued the moment they arrive (FollowStream.handLiveTo): pulled
  * through `items.next()`, each would leave a chain of promises behind for the wait that follows, which at
  * thousands of streams outlives garbage collections (bench/README.md). Once the reader falls behind (the stream's
  * queue is full: the client reads slowly), events wait in the follower and are pulled as the reader asks for
@@ -77,14 +77,16 @@ export function sseStream(items: FollowStream, drain: AbortSignal, client: Abort
       controller.enqueue(encoder.encode(`retry: ${SSE_RETRY_MS}\n: stream open\n\n`));
       if (drain.aborted) onDrain();
       if (client.aborted) onLeave();
-      items.takeLive((event) => {
-        if (finished || (controller.desiredSize ?? 0) <= 0) return false;
-        try {
-          controller.enqueue(eventMessage(event));
-        } catch {
-          finish(); // the reader cancelled: the client left
-        }
-        return true;
+      items.handLiveTo({
+        takeLive(event) {
+          if (finished || (controller.desiredSize ?? 0) <= 0) return false;
+          try {
+            controller.enqueue(eventMessage(event));
+          } catch {
+            finish(); // the reader cancelled: the client left
+          }
+          return true;
+        },
       });
     },
     async pull(controller) {

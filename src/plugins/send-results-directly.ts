@@ -1,13 +1,19 @@
 import type { ExecutionResult } from 'graphql';
 import { isPromise, type PromiseOrValue } from 'graphql-yoga';
-import type { FollowStream } from '../progress/follow-session.js';
+import type { FollowStream, LiveTaker } from '../progress/follow-session.js';
+import type { ResultSender } from '../schema/context.js';
 
 function isFollowStream(source: AsyncIterator<unknown>): source is FollowStream {
-  return typeof (source as Partial<FollowStream>).takeLive === 'function';
+  return typeof (source as Partial<FollowStream>).handLiveTo === 'function';
+}
+
+/** Executes a subscription's selection set for one event of its source stream. */
+export interface SubscriptionExecution {
+  execute(event: unknown): PromiseOrValue<ExecutionResult>;
 }
 
 /**
- * A subscription's stream for a transport that can send results itself (`GatewayContext.sendResult`): each event
+ * A subscription's stream for a transport that can send results itself (`GatewayContext.resultSender`): each event
  * is executed and, when its result has no errors, sent right here; only results with errors are yielded, to pass
  * through the plugins as before (Yoga's error masking, error logging) and out through graphql-ws.
  *
@@ -24,12 +30,8 @@ function isFollowStream(source: AsyncIterator<unknown>): source is FollowStream 
  * with errors is yielded only after every earlier result was sent, and graphql-ws sends it before it asks for
  * more. `return()` (the client's `complete`, the socket closing) reaches the source at once, even while it waits.
  */
-export function sendResultsDirectly<T>(
-  source: AsyncIterator<T>,
-  execute: (event: T) => PromiseOrValue<ExecutionResult>,
-  send: (result: ExecutionResult) => Promise<void>,
-): AsyncGenerator<ExecutionResult, void> {
-  return new DirectResults(source, execute, send) as unknown as AsyncGenerator<ExecutionResult, void>;
+export function sendResultsDirectly(source: AsyncIterator<unknown>, execution: SubscriptionExecution, sender: ResultSender): AsyncGenerator<ExecutionResult, void> {
+  return new DirectResults(source, execution, sender) as unknown as AsyncGenerator<ExecutionResult, void>;
 }
 
 const DONE: IteratorReturnResult<void> = { done: true, value: undefined };
@@ -38,7 +40,7 @@ const DONE: IteratorReturnResult<void> = { done: true, value: undefined };
  * sendResultsDirectly's stream. A class rather than closures: one is held for every running subscription, and its
  * methods on the prototype cost nothing per subscription.
  */
-class DirectResults<T> implements AsyncIterableIterator<ExecutionResult> {
+class DirectResults implements AsyncIterableIterator<ExecutionResult>, LiveTaker {
   private stopped = false;
   /** A live event's send that has not reached the kernel yet. */
   private sending = false;
@@ -54,24 +56,24 @@ class DirectResults<T> implements AsyncIterableIterator<ExecutionResult> {
   };
 
   constructor(
-    private readonly source: AsyncIterator<T>,
-    private readonly execute: (event: T) => PromiseOrValue<ExecutionResult>,
-    private readonly send: (result: ExecutionResult) => Promise<void>,
+    private readonly source: AsyncIterator<unknown>,
+    private readonly execution: SubscriptionExecution,
+    private readonly sender: ResultSender,
   ) {
-    if (isFollowStream(source)) source.takeLive((event) => this.takeLive(event as T));
+    if (isFollowStream(source)) source.handLiveTo(this);
   }
 
-  private takeLive(event: T): boolean {
+  takeLive(event: unknown): boolean {
     if (this.stopped || this.sending) return false;
     let result: PromiseOrValue<ExecutionResult>;
     try {
-      result = this.execute(event);
+      result = this.execution.execute(event);
     } catch {
       return false; // next() executes it again and the error takes the usual way
     }
     if (isPromise(result) || result.errors) return false; // next() runs it again; execution has no side effects
     this.sending = true;
-    this.send(result).then(this.sent, this.failed);
+    this.sender.send(result).then(this.sent, this.failed);
     return true;
   }
 
@@ -85,12 +87,12 @@ class DirectResults<T> implements AsyncIterableIterator<ExecutionResult> {
     const step = await this.source.next();
     if (this.failure) throw this.failure.error;
     if (step.done || this.stopped) return DONE;
-    const executed = this.execute(step.value);
+    const executed = this.execution.execute(step.value);
     // Awaited only when it is a promise: an await of a plain value would still cost a turn of the microtask queue.
     const result = isPromise(executed) ? await executed : executed;
     if (result.errors) return { done: false, value: result };
     try {
-      await this.send(result);
+      await this.sender.send(result);
     } catch (error) {
       // A failed write ends the operation (graphql-ws reports it); the follower must not stay open behind it.
       await this.close();

@@ -1,5 +1,4 @@
 import type { ExecutionResult } from 'graphql';
-import { isPromise, type PromiseOrValue } from 'graphql-yoga';
 
 /** The last error-free result of one compiled operation: for which event, under which variables. */
 interface LastResult {
@@ -9,7 +8,7 @@ interface LastResult {
 }
 
 /**
- * Runs `execute` once per event for every subscription of one compiled operation with the same variables: the
+ * Lets one compiled operation execute once per event for all its subscriptions with the same variables: the
  * second and later subscribers get the first one's result object, and with it the bytes already serialized for it
  * (result-frames.ts). Several browsers following one session (tabs, the console) with the same document are then
  * served for the cost of one, as the issue's "execute once per distinct selection set" asks.
@@ -26,14 +25,14 @@ interface LastResult {
 export class SharedExecution {
   private last: LastResult | undefined;
 
-  /** `execute` for one subscription: `variables` is its variables, serialized once. */
-  forSubscription<T>(variables: string, execute: (event: T) => PromiseOrValue<ExecutionResult>): (event: T) => PromiseOrValue<ExecutionResult> {
-    return (event) => {
-      const last = this.last;
-      if (last !== undefined && last.event === event && last.variables === variables) return last.result;
-      const result = execute(event);
-      if (!isPromise(result) && !result.errors) this.last = { event, variables, result };
-      return result;
-    };
+  /** The result kept for `event` under `variables` (serialized once per subscription), if it is the last one. */
+  resultFor(event: unknown, variables: string): ExecutionResult | undefined {
+    const last = this.last;
+    return last !== undefined && last.event === event && last.variables === variables ? last.result : undefined;
+  }
+
+  /** Keeps an error-free result for the subscribers that execute the same event next. */
+  keep(event: unknown, variables: string, result: ExecutionResult): void {
+    if (!result.errors) this.last = { event, variables, result };
   }
 }

@@ -28,8 +28,13 @@ export interface GatewayContext {
   /** Ids this operation's resolvers created (a new session's, a queued request's), for its log lines and span. */
   createdIds?: OperationIds;
   /**
-   * Set on WebSocket operations: sends one result of this operation to its client (a graphql-ws `next` frame). A
-   * compiled subscription hands its results without errors straight to it (src/plugins/send-results-directly.ts).
+   * Set on WebSocket operations: sends this operation's results to its client (graphql-ws `next` frames). A compiled
+   * subscription hands its results without errors straight to it (src/plugins/send-results-directly.ts).
    */
-  sendResult?: (result: ExecutionResult) => Promise<void>;
+  resultSender?: ResultSender;
+}
+
+export interface ResultSender {
+  /** Sends one result; resolves once the socket has it (see src/ws/slow-consumer.ts). */
+  send(result: ExecutionResult): Promise<void>;
 }

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { serveGraphQLWs, type SocketExtra } from './serve.js';
-import { nextFrames } from './result-frames.js';
+import { NextFrames } from './result-frames.js';
 import { GatewayCloseCode } from './close-codes.js';
 import { isOpen, limitConnections } from './connection-limits.js';
 import { documentTooLarge, gatewayError, isGatewayError, withCode } from '../errors.js';
@@ -24,12 +24,6 @@ function asErrors(error: unknown, code: 'GRAPHQL_PARSE_FAILED' | 'INTERNAL_SERVE
   if (error instanceof GraphQLError) return [error];
   // e.g. a RangeError from a document nested deeper than the parser's stack
   return [new GraphQLError(code === 'GRAPHQL_PARSE_FAILED' ? 'The document could not be parsed.' : 'Unexpected error.', { extensions: { code } })];
-}
-
-/** Sends operation `id`'s results on the socket as `next` frames (GatewayContext.sendResult). */
-function sendingAs(id: string, send: SocketExtra['send']): (result: ExecutionResult) => Promise<void> {
-  const frame = nextFrames(id);
-  return (result) => send(frame(result));
 }
 
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
@@ -136,7 +130,7 @@ export function useGraphQLWs(
           socket: ctx.extra.socket,
           params: payload,
           principal: (ctx.extra as ConnectionExtra).principal,
-          sendResult: sendingAs(id, ctx.extra.send),
+          resultSender: new NextFrames(id, ctx.extra.send),
         });
         if (payload.query.length > options.maxDocumentBytes) return [documentTooLarge(options.maxDocumentBytes)];
         let document;

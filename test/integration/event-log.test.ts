@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import type { EventLog, LiveListener } from '../../src/bus/event-log.js';
+import type { EventLog, LiveFeed } from '../../src/bus/event-log.js';
 import { createMemoryEventLog } from '../../src/bus/memory.js';
 import { sessionKey, streamKey } from '../../src/bus/redis-keys.js';
 import { createRedisEventLog } from '../../src/bus/redis.js';
@@ -112,13 +112,15 @@ async function started(log: EventLog, userId = 'alice'): Promise<SessionRef> {
   return ref;
 }
 
-/** What a live listener received, with a way to await what it should receive. */
+/** What a live feed received, with a way to await what it should receive. */
 function collector() {
   const events: SessionEvent[] = [];
   const waiters = new Set<() => void>();
-  const listener: LiveListener = (event) => {
-    events.push(event);
-    for (const waiter of waiters) waiter();
+  const feed: LiveFeed = {
+    push(event) {
+      events.push(event);
+      for (const waiter of waiters) waiter();
+    },
   };
   /** Resolves once `ready()` holds; rejects after `timeoutMs` (a stuck test, not a way to wait). */
   function until(ready: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -136,7 +138,7 @@ function collector() {
       check();
     });
   }
-  return { events, listener, until, seq: (seq: number) => until(() => events.some((e) => e.seq === seq), `seq ${seq}`) };
+  return { events, feed, until, seq: (seq: number) => until(() => events.some((e) => e.seq === seq), `seq ${seq}`) };
 }
 
 async function expectCode(promise: Promise<unknown>, code: string) {
@@ -222,7 +224,7 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       const { log } = await store.open();
       const ref = await started(log);
       const received = collector();
-      onTestFinished(await log.listen(ref, received.listener));
+      onTestFinished(await log.listen(ref, received.feed));
       const invalid: RawEvent[] = [
         { type: 'PROGRESS', percent: 101 },
         { type: 'PROGRESS', percent: -1 },
@@ -263,7 +265,7 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       const { log } = await store.open();
       const ref = await started(log);
       const received = collector();
-      onTestFinished(await log.listen(ref, received.listener));
+      onTestFinished(await log.listen(ref, received.feed));
       const batch = [progress(10), { type: 'TEXT_MESSAGE_DELTA', messageId: 'm1', delta: 'Hel' }, progress(20)] satisfies RawEvent[];
       const { events, replayed } = await log.appendAll(ref, batch);
       expect(replayed).toBe(false);
@@ -291,7 +293,7 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       const { log, replica } = await store.open();
       const ref = await started(log);
       const received = collector();
-      onTestFinished(await log.listen(ref, received.listener));
+      onTestFinished(await log.listen(ref, received.feed));
       const first = await log.appendAll(ref, [progress(1), progress(2)], 'retry-1');
       // A retry may land on another replica.
       const retry = await (await replica()).appendAll(ref, [progress(1), progress(2)], 'retry-1');
@@ -422,8 +424,8 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       const ref = await started(log);
       const here = collector();
       const there = collector();
-      onTestFinished(await log.listen(ref, here.listener));
-      onTestFinished(await (await replica()).listen(ref, there.listener));
+      onTestFinished(await log.listen(ref, here.feed));
+      onTestFinished(await (await replica()).listen(ref, there.feed));
       await log.append(ref, progress(1)); // 2
       await log.append(ref, progress(2)); // 3
 
@@ -460,7 +462,7 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       const { log } = await store.open();
       const ref = await started(log);
       const received = collector();
-      onTestFinished(await log.listen(ref, received.listener));
+      onTestFinished(await log.listen(ref, received.feed));
       const jobs = ['r1', 'r2', 'r3'].map((requestId) => ({
         requestId,
         sessionId: ref.sessionId,
@@ -503,7 +505,7 @@ describe.each(STORES)('event log contract ($name)', (store) => {
         // A fresh session each round, so each listen really subscribes.
         const ref = await started(log);
         const received = collector();
-        const stop = await log.listen(ref, received.listener);
+        const stop = await log.listen(ref, received.feed);
         onTestFinished(stop);
         const publisher = round % 2 ? log : other;
         const logged = await publisher.append(ref, progress(round));
@@ -518,8 +520,8 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       const b = await started(log);
       const onA = collector();
       const onB = collector();
-      onTestFinished(await log.listen(a, onA.listener));
-      onTestFinished(await log.listen(b, onB.listener));
+      onTestFinished(await log.listen(a, onA.feed));
+      onTestFinished(await log.listen(b, onB.feed));
       for (let i = 0; i < 20; i++) await log.append(i % 2 ? a : b, progress(i));
       await onA.seq(11);
       await onB.seq(11);
@@ -534,8 +536,8 @@ describe.each(STORES)('event log contract ($name)', (store) => {
       const ref = await started(log);
       const stopped = collector();
       const staying = collector();
-      const stop = await log.listen(ref, stopped.listener);
-      onTestFinished(await log.listen(ref, staying.listener));
+      const stop = await log.listen(ref, stopped.feed);
+      onTestFinished(await log.listen(ref, staying.feed));
       await log.append(ref, progress(1)); // 2
       await stopped.seq(2);
       stop();
@@ -547,10 +549,30 @@ describe.each(STORES)('event log contract ($name)', (store) => {
 
       // Listening again after everyone stopped works (the channel is subscribed afresh).
       const again = collector();
-      onTestFinished(await log.listen(ref, again.listener));
+      onTestFinished(await log.listen(ref, again.feed));
       await log.append(ref, progress(3)); // 4
       await again.seq(4);
       expect(again.events.map((e) => e.seq)).toEqual([4]);
+    });
+
+    it('hands a message to every feed of the session even when one stops from inside its push', async () => {
+      const { log } = await store.open();
+      const ref = await started(log);
+      const later = collector();
+      let stopFirst = () => {};
+      const firstSeen: number[] = [];
+      stopFirst = await log.listen(ref, {
+        push(event) {
+          firstSeen.push(event.seq);
+          stopFirst();
+        },
+      });
+      onTestFinished(await log.listen(ref, later.feed));
+      await log.append(ref, progress(1)); // 2
+      await log.append(ref, progress(2)); // 3
+      await later.seq(3);
+      expect(firstSeen).toEqual([2]);
+      expect(later.events.map((e) => e.seq)).toEqual([2, 3]);
     });
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GraphQLError } from 'graphql';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
-import type { EventLog, LiveListener } from '../../src/bus/event-log.js';
+import type { EventLog, LiveFeed } from '../../src/bus/event-log.js';
 import { createMemoryEventLog, type MemoryEventLogOptions } from '../../src/bus/memory.js';
 import type { RawEvent, SessionEvent, SessionRef } from '../../src/events/types.js';
 import { followSession, type FollowItem, type FollowOptions, type FollowStream } from '../../src/progress/follow-session.js';
@@ -34,8 +34,8 @@ interface Observed {
   stats: { listening: number; stopped: number; delivered: number; reads: number };
   /** The resync callbacks followers registered, to play a pub/sub reconnect. */
   resyncs: (() => void)[];
-  /** The listeners followers registered, to inject live-only events. */
-  listeners: LiveListener[];
+  /** The feeds followers registered, to inject live-only events. */
+  feeds: LiveFeed[];
 }
 
 /**
@@ -46,7 +46,7 @@ function observe(
   inner: EventLog,
   { dropLive, beforeRead }: { dropLive?: (event: SessionEvent) => boolean; beforeRead?: (call: number) => Promise<void> } = {},
 ): Observed {
-  const observed: Observed = { log: inner, stats: { listening: 0, stopped: 0, delivered: 0, reads: 0 }, resyncs: [], listeners: [] };
+  const observed: Observed = { log: inner, stats: { listening: 0, stopped: 0, delivered: 0, reads: 0 }, resyncs: [], feeds: [] };
   observed.log = {
     ...inner,
     async read(ref, afterSeq, limit) {
@@ -54,16 +54,19 @@ function observe(
       await beforeRead?.(call);
       return inner.read(ref, afterSeq, limit);
     },
-    async listen(ref, listener, onResync) {
-      const counted: LiveListener = (event) => {
-        if (dropLive?.(event)) return;
-        observed.stats.delivered++;
-        listener(event);
+    async listen(ref, feed) {
+      const counted: LiveFeed = {
+        push(event) {
+          if (dropLive?.(event)) return;
+          observed.stats.delivered++;
+          feed.push(event);
+        },
+        resync: () => feed.resync?.(),
       };
-      const stop = await inner.listen(ref, counted, onResync);
+      const stop = await inner.listen(ref, counted);
       observed.stats.listening++;
-      observed.listeners.push(listener);
-      if (onResync) observed.resyncs.push(onResync);
+      observed.feeds.push(feed);
+      if (feed.resync) observed.resyncs.push(() => feed.resync?.());
       let stopped = false;
       return () => {
         if (!stopped) observed.stats.stopped++;
@@ -209,11 +212,11 @@ describe('followSession: replay, then live', () => {
   it('delivers a live-only event where it arrives, under the seq before it, without disturbing the durable order', async () => {
     const inner = memoryLog();
     const ref = await newSession(inner);
-    const { log, listeners } = observe(inner);
+    const { log, feeds } = observe(inner);
     const follower = follow(log, ref);
     expect((await nextEvent(follower)).seq).toBe(1);
     await inner.append(ref, progress(1)); // seq 2
-    listeners[0]!({ sessionId: ref.sessionId, seq: 0, timestamp: Date.now(), ephemeral: true, event: progress(99) });
+    feeds[0]!.push({ sessionId: ref.sessionId, seq: 0, timestamp: Date.now(), ephemeral: true, event: progress(99) });
     await inner.append(ref, progress(3)); // seq 3
     const events = await nextEvents(follower, 3);
     expect(events.map((e) => [e.seq, e.ephemeral, e.event['percent']])).toEqual([
@@ -224,16 +227,18 @@ describe('followSession: replay, then live', () => {
   });
 });
 
-describe('followSession: live events taken as they arrive (takeLive)', () => {
+describe('followSession: live events taken as they arrive (handLiveTo)', () => {
   /** A follower whose consumer takes live events while `accepting` says so, recording what it took. */
   function taking(log: EventLog, ref: SessionRef, options: Partial<FollowOptions> = {}) {
     const follower = follow(log, ref, options);
     const taken: SessionEvent[] = [];
     const consumer = { accepting: true };
-    follower.takeLive((event) => {
-      if (!consumer.accepting) return false;
-      taken.push(event);
-      return true;
+    follower.handLiveTo({
+      takeLive(event) {
+        if (!consumer.accepting) return false;
+        taken.push(event);
+        return true;
+      },
     });
     return { follower, taken, consumer };
   }
@@ -300,15 +305,15 @@ describe('followSession: live events taken as they arrive (takeLive)', () => {
     const inner = memoryLog();
     const ref = await newSession(inner);
     await inner.append(ref, progress(1, 'r1')); // seq 2
-    const { log, listeners } = observe(inner);
+    const { log, feeds } = observe(inner);
     const { follower, taken } = taking(log, ref, { requestId: 'r1' });
     expect((await nextEvent(follower)).seq).toBe(2);
     let settled = false;
     void follower.next().then(() => (settled = true));
     await turns(2);
     await inner.append(ref, progress(5, 'r2')); // seq 3: another request's, skipped
-    listeners[0]!({ sessionId: ref.sessionId, seq: 0, timestamp: Date.now(), ephemeral: true, event: progress(7, 'r1') });
-    listeners[0]!({ sessionId: ref.sessionId, seq: 0, timestamp: Date.now(), ephemeral: true, event: progress(8, 'r2') });
+    feeds[0]!.push({ sessionId: ref.sessionId, seq: 0, timestamp: Date.now(), ephemeral: true, event: progress(7, 'r1') });
+    feeds[0]!.push({ sessionId: ref.sessionId, seq: 0, timestamp: Date.now(), ephemeral: true, event: progress(8, 'r2') });
     await inner.append(ref, progress(9, 'r1')); // seq 4
     expect(taken.map((e) => [e.seq, e.ephemeral, e.event['percent']])).toEqual([
       [3, true, 7],

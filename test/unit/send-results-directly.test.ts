@@ -22,12 +22,14 @@ async function setUp() {
 }
 
 /** Executes an event as `{ data: { seq } }`; percent 13 makes a result with an error, as a failing resolver would. */
-function execute(item: FollowItem): ExecutionResult {
-  if ('error' in item) return { errors: [item.error] };
-  const event = item as SessionEvent;
-  if (event.event['percent'] === 13) return { data: null, errors: [new GraphQLError('unlucky')] };
-  return { data: { seq: event.seq } };
-}
+const execution = {
+  execute(event: unknown): ExecutionResult {
+    const item = event as FollowItem;
+    if ('error' in item) return { errors: [item.error] };
+    if (item.event['percent'] === 13) return { data: null, errors: [new GraphQLError('unlucky')] };
+    return { data: { seq: item.seq } };
+  },
+};
 
 /** A send whose promises the test settles, recording what was sent in order. */
 function controlledSend() {
@@ -53,7 +55,7 @@ function controlledSend() {
 async function waitingStream() {
   const { follower, append } = await setUp();
   const sender = controlledSend();
-  const stream = sendResultsDirectly(follower, execute, sender.send);
+  const stream = sendResultsDirectly(follower, execution, sender);
   const next = stream.next();
   await turns(3);
   return { follower, append, sender, stream, next };
@@ -63,7 +65,7 @@ describe('sendResultsDirectly', () => {
   it('sends error-free results itself, in order, taking live events as they arrive; yields only results with errors', async () => {
     const { follower, append } = await setUp();
     const { send, sent } = controlledSend();
-    const stream = sendResultsDirectly(follower, execute, send);
+    const stream = sendResultsDirectly(follower, execution, { send });
     let yielded: IteratorResult<ExecutionResult> | undefined;
     const next = stream.next().then((result) => (yielded = result));
     await append(1); // seq 2

@@ -5,14 +5,14 @@ import type { FollowItem, FollowStream, LiveTaker } from '../../src/progress/fol
 
 const progress = (seq: number): SessionEvent => ({ sessionId: 's1', seq, timestamp: 1_000 + seq, ephemeral: false, event: { type: 'PROGRESS', percent: seq } });
 
-/** A follower the test drives: it offers live events through takeLive and answers `next()` when told to. */
+/** A follower the test drives: it offers live events to its LiveTaker and answers `next()` when told to. */
 function scriptedFollower() {
   let take: LiveTaker | undefined;
   const asked: ((result: IteratorResult<FollowItem>) => void)[] = [];
   const waiting: (() => void)[] = [];
   let returned = false;
   const stream: FollowStream = {
-    takeLive: (taker) => void (take = taker),
+    handLiveTo: (taker) => void (take = taker),
     next: () =>
       new Promise((resolve) => {
         asked.push(resolve);
@@ -29,7 +29,7 @@ function scriptedFollower() {
   };
   return {
     stream,
-    offer: (event: SessionEvent) => take!(event),
+    offer: (event: SessionEvent) => take!.takeLive(event),
     /** Answers the stream's next `next()`, once it has asked. */
     async answer(result: IteratorResult<FollowItem>) {
       if (asked.length === 0) await new Promise<void>((resolve) => waiting.push(resolve));
