@@ -21,6 +21,9 @@ export interface Connected {
 }
 
 export class LoadGenerator {
+  /** The browsers of this phase that failed to connect: the driver does not publish to their sessions. */
+  private failed: number[] = [];
+
   private constructor(
     readonly subscribers: Worker<SubscriberWorkerCalls>[],
     readonly driver: Worker<DriverWorkerCalls>,
@@ -58,13 +61,15 @@ export class LoadGenerator {
   }
 
   /**
-   * All workers connect at once; the elapsed time is the slowest worker's. The driver then publishes only to the
-   * sessions whose subscriber is held: a browser that never connected is a connect error, reported as such, not
-   * a lost event in every step.
+   * Connects part `part.index` of `part.of` of the browsers (each worker the same part of its slice); all workers
+   * at once, and the elapsed time is the slowest worker's. The driver then publishes only to the sessions whose
+   * subscriber is held: a browser that never connected is a connect error, reported as such, not a lost event in
+   * every step.
    */
-  async connect(kind: TargetKind, url: string, concurrency: number, establishTimeoutMs: number): Promise<Connected> {
-    const results = await Promise.all(this.subscribers.map((worker) => worker.call('connect', kind, url, concurrency, establishTimeoutMs)));
-    await this.driver.call('publishTo', results.flatMap((result) => result.failed));
+  async connect(kind: TargetKind, url: string, concurrency: number, establishTimeoutMs: number, part = { index: 0, of: 1 }): Promise<Connected> {
+    const results = await Promise.all(this.subscribers.map((worker) => worker.call('connect', kind, url, concurrency, establishTimeoutMs, part)));
+    this.failed.push(...results.flatMap((result) => result.failed));
+    await this.driver.call('publishTo', this.failed);
     return { held: results.reduce((sum, result) => sum + result.held, 0), elapsedMs: Math.max(...results.map((result) => result.elapsedMs)) };
   }
 
@@ -93,6 +98,7 @@ export class LoadGenerator {
 
   async disconnect(): Promise<void> {
     await Promise.all(this.subscribers.map((worker) => worker.call('disconnect')));
+    this.failed = [];
   }
 
   async stop(): Promise<void> {

@@ -34,7 +34,12 @@ export interface TargetResult {
   connect: { elapsedMs: number; perSecond: number };
   events: ConnectionEvents;
   fds: { limit: number; openBefore: number; openHeld: number; maxSubscriptions: number };
-  rss: { beforeKiB: number; idleKiB: number[]; perSubscriptionKiB: number; afterLoadKiB: number };
+  /**
+   * `perSubscriptionKiB`: (RSS with S idle − RSS before) / S, the process's whole growth. `marginalKiB`: what the
+   * second half of the subscriptions added, read after the first half sat idle: without the growth that comes once
+   * whatever S (V8's young generation, sized up by the first connections' allocations).
+   */
+  rss: { beforeKiB: number; halfKiB: number; idleKiB: number[]; perSubscriptionKiB: number; marginalKiB: number; afterLoadKiB: number };
   /** Server CPU while the S subscriptions sat idle (pings, timers): the fixed cost under every step. */
   idleCpuPercent: number;
   fcall: { steps: StepResult<FcallPublished>[]; saturation: Saturation | null };
@@ -93,10 +98,17 @@ export async function measureTarget(context: TargetContext, server: MeasuredServ
 
   const fdsBefore = fileDescriptors(server.pid);
   const rssBefore = rssKiB(server.pid);
-  log(`${server.kind}: connecting ${options.subscribers} subscribers`);
-  const connected = await generator.connect(server.kind, server.wsUrl, options.connectConcurrency, options.establishTimeoutSeconds * 1000);
+  // In two halves, the first left idle before the second comes, so that what one more subscription costs can be
+  // told from what the process grows by once (see TargetResult.rss).
+  log(`${server.kind}: connecting ${options.subscribers} subscribers, in two halves`);
+  const establishMs = options.establishTimeoutSeconds * 1000;
+  const firstHalf = await generator.connect(server.kind, server.wsUrl, options.connectConcurrency, establishMs, { index: 0, of: 2 });
+  await pause(options.idleSeconds);
+  const rssHalf = rssKiB(server.pid);
+  const secondHalf = await generator.connect(server.kind, server.wsUrl, options.connectConcurrency, establishMs, { index: 1, of: 2 });
+  const connected = { held: firstHalf.held + secondHalf.held, elapsedMs: firstHalf.elapsedMs + secondHalf.elapsedMs };
   const connect = { elapsedMs: Math.round(connected.elapsedMs), perSecond: Math.round((connected.held * 1000) / connected.elapsedMs) };
-  log(`${server.kind}: ${connected.held} held after ${connect.elapsedMs} ms (${connect.perSecond}/s)`);
+  log(`${server.kind}: ${connected.held} held after ${connect.elapsedMs} ms of connecting (${connect.perSecond}/s); RSS ${rssHalf} KiB with the first ${firstHalf.held}`);
   // Memory is read twice after a quiet spell: the server may still be settling (GC, buffers) after the burst.
   const idleKiB: number[] = [];
   const idleCpu0 = cpuMicros(server.pid);
@@ -108,7 +120,11 @@ export async function measureTarget(context: TargetContext, server: MeasuredServ
   const idleCpuPercent = Math.round(((cpuMicros(server.pid) - idleCpu0) / 1000 / (performance.now() - idleBegin)) * 1000) / 10;
   const fdsHeld = fileDescriptors(server.pid);
   const perSubscriptionKiB = connected.held ? Math.round(((idleKiB.at(-1)! - rssBefore) / connected.held) * 100) / 100 : 0;
-  log(`${server.kind}: RSS ${rssBefore} KiB → ${idleKiB.join(', ')} KiB: ${perSubscriptionKiB} KiB per subscription; idle CPU ${idleCpuPercent} %`);
+  const marginalKiB = secondHalf.held ? Math.round(((idleKiB.at(-1)! - rssHalf) / secondHalf.held) * 100) / 100 : 0;
+  log(
+    `${server.kind}: RSS ${rssBefore} KiB → ${rssHalf} KiB (half) → ${idleKiB.join(', ')} KiB: ${perSubscriptionKiB} KiB per subscription, ` +
+      `${marginalKiB} KiB each for the second half; idle CPU ${idleCpuPercent} %`,
+  );
 
   const fcallSteps: StepResult<FcallPublished>[] = [];
   if (options.paths.includes('fcall')) {
@@ -160,7 +176,7 @@ export async function measureTarget(context: TargetContext, server: MeasuredServ
     connect,
     events,
     fds: { limit: fdsBefore.limit, openBefore: fdsBefore.open, openHeld: fdsHeld.open, maxSubscriptions: fdsBefore.limit - fdsBefore.open },
-    rss: { beforeKiB: rssBefore, idleKiB, perSubscriptionKiB, afterLoadKiB },
+    rss: { beforeKiB: rssBefore, halfKiB: rssHalf, idleKiB, perSubscriptionKiB, marginalKiB, afterLoadKiB },
     idleCpuPercent,
     fcall: { steps: fcallSteps, saturation: saturationOf(fcallSteps) },
     ...(mutation ? { mutation } : {}),

@@ -31,6 +31,8 @@ export interface BenchResult {
 export interface Ratios {
   maxDeliveredPerSecond: number | null;
   rssPerSubscription: number | null;
+  /** Absent from runs recorded before the marginal figure was measured. */
+  rssMarginal?: number | null;
   connectPerSecond: number | null;
   /** At the highest offered rate both servers passed, so both did the same work. */
   cpuMicrosPerEvent: { atRate: number; ratio: number } | null;
@@ -54,6 +56,7 @@ export function computeRatios(gateway: TargetResult | undefined, relay: TargetRe
   return {
     maxDeliveredPerSecond: ratio(gateway?.fcall.saturation?.deliveredPerSecond, relay?.fcall.saturation?.deliveredPerSecond),
     rssPerSubscription: ratio(gateway?.rss.perSubscriptionKiB, relay?.rss.perSubscriptionKiB),
+    rssMarginal: ratio(gateway?.rss.marginalKiB, relay?.rss.marginalKiB),
     connectPerSecond: ratio(gateway?.connect.perSecond, relay?.connect.perSecond),
     cpuMicrosPerEvent: common !== undefined && cpu !== null ? { atRate: common, ratio: cpu } : null,
   };
@@ -97,6 +100,11 @@ function cpuCell(target: TargetResult | undefined, atRate: number | undefined): 
   return step ? `${step.serverCpuMicrosPerEvent} µs` : '–';
 }
 
+/** Runs recorded before the subscriptions were connected in two halves have no marginal figure. */
+function marginalCell(target: TargetResult | undefined): string {
+  return target?.rss.marginalKiB === undefined ? '–' : `${target.rss.marginalKiB} KiB`;
+}
+
 function ratioCell(value: number | null | undefined): string {
   return value === null || value === undefined ? '–' : `${value}`;
 }
@@ -116,7 +124,8 @@ export function markdownReport(result: BenchResult): string {
     '| figure | gateway | raw relay | gateway / relay | issue #4 target |',
     '|---|---:|---:|---:|---|',
     `| subscriptions held | ${heldCell(gateway)} | ${heldCell(relay)} | – | S = 10,000; 20,000 held by one process |`,
-    `| RSS per idle subscription | ${gateway ? `${gateway.rss.perSubscriptionKiB} KiB` : '–'} | ${relay ? `${relay.rss.perSubscriptionKiB} KiB` : '–'} | ${ratioCell(ratios.rssPerSubscription)} | ≤ 20 KB |`,
+    `| RSS per idle subscription: the process's growth / S | ${gateway ? `${gateway.rss.perSubscriptionKiB} KiB` : '–'} | ${relay ? `${relay.rss.perSubscriptionKiB} KiB` : '–'} | ${ratioCell(ratios.rssPerSubscription)} | ≤ 20 KB |`,
+    `| RSS per idle subscription: what the second S/2 added, each | ${marginalCell(gateway)} | ${marginalCell(relay)} | ${ratioCell(ratios.rssMarginal)} | ≤ 20 KB |`,
     `| server CPU with S idle subscriptions | ${gateway ? `${gateway.idleCpuPercent} %` : '–'} | ${relay ? `${relay.idleCpuPercent} %` : '–'} | – | – |`,
     `| connect rate (subscriptions established/s) | ${gateway ? n(gateway.connect.perSecond) : '–'} | ${relay ? n(relay.connect.perSecond) : '–'} | ${ratioCell(ratios.connectPerSecond)} | – |`,
     `| max delivered events/s, durable raw path, no loss, p99 < ${options.p99LimitMs} ms | ${saturationCell(gateway)} | ${saturationCell(relay)} | ${ratioCell(ratios.maxDeliveredPerSecond)} | ≥ 20,000, ratio ≥ 0.5 |`,

@@ -31,17 +31,21 @@ const handlers = {
     return startSessions(graphqlUrl, sessions, tokens, concurrency);
   },
 
-  /** Opens every browser's subscription, `concurrency` handshakes in flight; resolves when each succeeded or failed. */
-  async connect(kind: TargetKind, url: string, concurrency: number, establishTimeoutMs: number) {
-    events = newConnectionEvents();
-    subscribers = [];
-    let next = 0;
+  /**
+   * Opens the subscriptions of part `part.index` of `part.of` of this worker's browsers, `concurrency` handshakes
+   * in flight; resolves when each succeeded or failed. The parts of a target's phase are connected one after
+   * another, and stay connected until disconnect().
+   */
+  async connect(kind: TargetKind, url: string, concurrency: number, establishTimeoutMs: number, part: { index: number; of: number }) {
+    const from = Math.floor((sessions.length * part.index) / part.of);
+    const to = Math.floor((sessions.length * (part.index + 1)) / part.of);
+    let next = from;
     let held = 0;
     const failed: number[] = [];
     const begin = performance.now();
     const shouldVerify = () => ++frames % verifyEvery === 0;
     async function lane() {
-      while (next < sessions.length) {
+      while (next < to) {
         const session = sessions[next++]!;
         const document = SUBSCRIPTION_DOCUMENTS[session.index % SUBSCRIPTION_DOCUMENTS.length]!;
         const subscriber = new BenchSubscriber({ kind, url, session, token: tokens.get(session.userId)!, document, tally, events, shouldVerify, establishTimeoutMs });
@@ -50,7 +54,7 @@ const handlers = {
         else failed.push(session.index);
       }
     }
-    await Promise.all(Array.from({ length: Math.min(concurrency, sessions.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(concurrency, to - from) }, lane));
     return { held, failed, elapsedMs: performance.now() - begin };
   },
 
@@ -74,6 +78,7 @@ const handlers = {
   async disconnect() {
     await Promise.all(subscribers.map((subscriber) => subscriber.close()));
     subscribers = [];
+    events = newConnectionEvents();
   },
 };
 

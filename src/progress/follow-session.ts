@@ -7,9 +7,9 @@ import { LiveQueue, type WaitingTaker } from './live-queue.js';
 
 export interface FollowOptions {
   /** Deliver events after this seq; undefined starts with the oldest retained event. */
-  afterSeq?: number;
+  afterSeq?: number | undefined;
   /** Only this request's events (and the session's end); completes after its RUN_FINISHED or RUN_FAILED. */
-  requestId?: string;
+  requestId?: string | undefined;
   /** Events read from history per round trip. */
   pageSize: number;
   /** Live events buffered per subscriber before it falls back to history. */
@@ -17,7 +17,7 @@ export interface FollowOptions {
   /** How long a quiet subscription waits before checking that its session still exists (idle expiry). */
   idleCheckMs: number;
   /** When the subscriber's credential expires: the stream ends then with UNAUTHENTICATED (TOKEN_EXPIRED). */
-  expiresAt?: number;
+  expiresAt?: number | undefined;
   /** Told what the stream does (metrics, logs); called synchronously, so it must be cheap and must not throw. */
   observer?: FollowObserver;
 }

@@ -5,12 +5,12 @@ import type { DeliverySource, FollowObserver } from './follow-session.js';
 
 /**
  * Counts one subscription in the metrics (running, delivered, replayed, latency) and logs its start and end at
- * debug level with the session's fields. Per event: two increments and, for live durable events, one histogram
- * observation. The fields are bound only when a line is written: a pino child per subscription costs every held
- * subscription memory for lines that, below debug level, are never written.
+ * debug level with its `sessionId` and `requestId`. Per event: two increments and, for live durable events, one
+ * histogram observation. The fields are bound only when a line is written: a pino child per subscription costs
+ * every held subscription memory for lines that, below debug level, are never written.
  */
-export function observeSubscription(metrics: GatewayMetrics, transport: Transport, log: Logger, fields: Record<string, unknown>): FollowObserver {
-  return new SubscriptionObserver(metrics, transport, log, fields);
+export function observeSubscription(metrics: GatewayMetrics, transport: Transport, log: Logger, sessionId: string, requestId: string | undefined): FollowObserver {
+  return new SubscriptionObserver(metrics, transport, log, sessionId, requestId);
 }
 
 /** observeSubscription's observer: a class, as one is held per running subscription. */
@@ -22,14 +22,15 @@ class SubscriptionObserver implements FollowObserver {
     private readonly metrics: GatewayMetrics,
     private readonly transport: Transport,
     private readonly log: Logger,
-    private readonly fields: Record<string, unknown>,
+    private readonly sessionId: string,
+    private readonly requestId: string | undefined,
   ) {
     this.counters = metrics.byTransport[transport];
   }
 
   opened(): void {
     this.counters.running.inc();
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ ...this.fields, transport: this.transport }, 'subscription started');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ sessionId: this.sessionId, requestId: this.requestId, transport: this.transport }, 'subscription started');
   }
 
   delivered(event: SessionEvent, source: DeliverySource): void {
@@ -45,6 +46,6 @@ class SubscriptionObserver implements FollowObserver {
 
   closed(): void {
     this.counters.running.dec();
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ ...this.fields, transport: this.transport, delivered: this.count }, 'subscription ended');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ sessionId: this.sessionId, requestId: this.requestId, transport: this.transport, delivered: this.count }, 'subscription ended');
   }
 }

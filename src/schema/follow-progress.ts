@@ -27,14 +27,16 @@ export async function followProgress(context: GatewayContext, args: ProgressArgs
   checkCursor(await eventLog.read(ref, after ?? 0, 1), after);
   // graphql-ws operations run with the socket in their context; the others arrive over an HTTP stream (SSE).
   const transport = 'socket' in context ? 'ws' : 'sse';
+  // A literal rather than spreads of optional parts: V8 gives an object built by spreading a shape of its own with
+  // spare room, and the follower keeps its options for as long as the subscription runs.
   return followSession(eventLog, ref, {
-    ...(after === undefined ? {} : { afterSeq: after }),
-    ...(requestId === undefined ? {} : { requestId }),
+    afterSeq: after,
+    requestId,
     pageSize: PAGE_SIZE,
     maxBuffered: config.subscriberBuffer,
     idleCheckMs: config.idleCheckMs,
     // No stream outlives its credential: WebSockets are closed then (4101); SSE streams end with an error.
-    ...('expiresAt' in principal && principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
-    observer: observeSubscription(metrics, transport, log, { sessionId: ref.sessionId, requestId }),
+    expiresAt: 'expiresAt' in principal ? principal.expiresAt : undefined,
+    observer: observeSubscription(metrics, transport, log, ref.sessionId, requestId),
   });
 }

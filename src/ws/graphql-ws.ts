@@ -26,6 +26,9 @@ function asErrors(error: unknown, code: 'GRAPHQL_PARSE_FAILED' | 'INTERNAL_SERVE
   return [new GraphQLError(code === 'GRAPHQL_PARSE_FAILED' ? 'The document could not be parsed.' : 'Unexpected error.', { extensions: { code } })];
 }
 
+/** The headers of every connected socket's upgrade request, once its credentials were read (see onConnect). */
+const NO_HEADERS = Object.freeze({});
+
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -112,7 +115,7 @@ export function useGraphQLWs(
           // or the payload (the token among them) for the socket's lifetime costs every connection memory, and
           // keeps a bearer token in the heap.
           const { url, method } = ctx.extra.request;
-          ctx.extra.request = { headers: {}, url, method } as SocketExtra['request'];
+          ctx.extra.request = { headers: NO_HEADERS, url, method } as SocketExtra['request'];
           delete (ctx as { connectionParams?: unknown }).connectionParams;
           closeWhenExpired(socket, 'expiresAt' in principal ? principal.expiresAt : undefined);
           return true;

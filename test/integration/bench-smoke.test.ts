@@ -64,6 +64,9 @@ describe('the benchmark harness', () => {
       expect(target.held).toBe(SUBSCRIBERS);
       expect(target.events).toEqual({ connectErrors: {}, closedAfterEstablished: {}, subscriptionErrors: {}, completed: 0 });
       expect(target.rss.idleKiB).toHaveLength(2);
+      // Connected in two halves: the RSS with the first half is read, and the second half's cost per subscription.
+      expect(target.rss.halfKiB).toEqual(expect.any(Number));
+      expect(target.rss.marginalKiB).toEqual(expect.any(Number));
       expect(target.fcall.steps).toHaveLength(1);
       expectEveryEventOnce(target.fcall.steps[0]!);
     }
