@@ -2,7 +2,10 @@
  * What one core answers without the gateway: a bare Yoga server with a single trivial mutation field, and plain
  * node:http answering the same JSON, both pinned to the server's core and driven from the generator's core by the
  * benchmark's own HTTP client (64 requests in flight on kept-alive connections, as the mutation step). It bounds
- * what `publishAgentEvent` can reach through Yoga on this machine.
+ * what `publishAgentEvent` can reach through Yoga on this machine. Yoga is set up as the gateway sets it up where
+ * that costs per request: its own body-size limit off (the gateway's HTTP server counts bodies itself; Yoga's
+ * re-wraps every body in a WHATWG stream pipeline, which made this floor ~40 % slower before 2026-12-07), and no
+ * GraphiQL or landing page.
  *
  *   npx tsx bench/http-floor.ts            # both, 8 s each
  *   npx tsx bench/http-floor.ts serve yoga # (what the script runs on the server's core)
@@ -23,7 +26,7 @@ const MUTATION = 'mutation Ping($x: String!) { ping(x: $x) }';
 function listener(kind: string): RequestListener {
   if (kind === 'yoga') {
     const schema = createSchema({ typeDefs: 'type Query { a: Int } type Mutation { ping(x: String!): Boolean }', resolvers: { Mutation: { ping: () => true } } });
-    const yoga = createYoga({ schema, logging: false });
+    const yoga = createYoga({ schema, logging: false, maxRequestBodySize: false, landingPage: false, graphiql: false });
     return yoga;
   }
   return (request, response) => {
