@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createMemoryEventLog } from '../../src/bus/memory.js';
-import type { SessionEvent, SessionRef } from '../../src/events/types.js';
+import type { SessionRef } from '../../src/events/types.js';
 import { sendResultsDirectly } from '../../src/plugins/send-results-directly.js';
 import { followSession, type FollowItem } from '../../src/progress/follow-session.js';
 
