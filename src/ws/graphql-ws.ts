@@ -1,4 +1,4 @@
-import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type OperationTypeNode } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type OperationTypeNode } from 'graphql';
 import type { Context, OperationResult } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
