@@ -23,9 +23,8 @@ export async function followProgress(context: GatewayContext, args: ProgressArgs
   const after = afterSeq(args.after);
   const { config, eventLog, metrics, log } = context.services;
   const { principal } = context;
-  // Refuse a bad cursor up front, as a subscription error rather than an event. Without one there is nothing to check,
-  // and no reason for the round trip: every first subscription of a page load has no cursor.
-  if (after !== undefined) checkCursor(await eventLog.read(ref, after, 1), after);
+  // Refuse a bad cursor up front, as a subscription error rather than an event.
+  checkCursor(await eventLog.read(ref, after ?? 0, 1), after);
   // graphql-ws operations run with the socket in their context; the others arrive over an HTTP stream (SSE).
   const transport = 'socket' in context ? 'ws' : 'sse';
   // A literal rather than spreads of optional parts: V8 gives an object built by spreading a shape of its own with
