@@ -40,8 +40,7 @@ export function useCompiledSubscriptions({ sendDirectly }: { sendDirectly: boole
       if (!isCompiledQuery(result)) {
         byOperation.set(name, null);
       } else {
-        const operation = { query: result, shared: new SharedExecution() } as CompiledSubscription;
-        operation.subscribe = (run) => subscribe(operation, run);
+        const operation: CompiledSubscription = { query: result, shared: new SharedExecution(), subscribe: (run) => subscribe(operation, run) };
         byOperation.set(name, operation);
       }
     }

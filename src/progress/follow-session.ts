@@ -129,11 +129,11 @@ class Follower implements FollowStream, WaitingTaker {
    * own deadlines (idle check, token expiry) still wake it when due.
    */
   takeWhileWaiting(event: SessionEvent): boolean {
-    const { requestId, expiresAt } = this.options;
+    const { requestId } = this.options;
     this.lastArrivalAt = Date.now();
     const taker = this.taker;
     // Past the credential's expiry, even before its timer fired: the loop ends the stream.
-    if (!taker || this.lastArrivalAt >= (expiresAt ?? Infinity)) return false;
+    if (!taker || this.expiredAt(this.lastArrivalAt)) return false;
     if (event.ephemeral) {
       if (!isWanted(event, requestId)) return true;
       const shown = { ...event, seq: this.last };
@@ -151,6 +151,11 @@ class Follower implements FollowStream, WaitingTaker {
     this.last = event.seq;
     this.deliver(event, 'live');
     return true;
+  }
+
+  /** Whether the subscriber's credential has expired by `now` (never, without an expiry). */
+  private expiredAt(now: number): boolean {
+    return now >= (this.options.expiresAt ?? Infinity);
   }
 
   private deliver(event: SessionEvent, source: DeliverySource): SessionEvent {
@@ -219,7 +224,7 @@ class Follower implements FollowStream, WaitingTaker {
           if (item === 'closed') return;
           if (item === 'overflow') break;
           if (item === 'idle') {
-            if (Date.now() >= (options.expiresAt ?? Infinity)) continue;
+            if (this.expiredAt(Date.now())) continue;
             // Quiet for the loop, not for the session: events arrived (and were taken) while it waited.
             if (Date.now() - this.lastArrivalAt < options.idleCheckMs) continue;
             if (!(await log.sessionExists(ref.sessionId).catch(() => true))) {
@@ -229,7 +234,7 @@ class Follower implements FollowStream, WaitingTaker {
             continue;
           }
           // An event that arrives past the expiry, before its timer fired, is not delivered: the stream ends above.
-          if (Date.now() >= (options.expiresAt ?? Infinity)) continue;
+          if (this.expiredAt(Date.now())) continue;
           if (item.ephemeral) {
             if (isWanted(item, requestId)) yield this.deliver({ ...item, seq: this.last }, 'live');
             continue;
