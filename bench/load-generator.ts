@@ -66,7 +66,7 @@ export class LoadGenerator {
    * subscriber is held: a browser that never connected is a connect error, reported as such, not a lost event in
    * every step.
    */
-  async connect(kind: TargetKind, url: string, concurrency: number, establishTimeoutMs: number, part = { index: 0, of: 1 }): Promise<Connected> {
+  async connect(kind: TargetKind, url: string, concurrency: number, establishTimeoutMs: number, part: { index: number; of: number }): Promise<Connected> {
     const results = await Promise.all(this.subscribers.map((worker) => worker.call('connect', kind, url, concurrency, establishTimeoutMs, part)));
     this.failed.push(...results.flatMap((result) => result.failed));
     await this.driver.call('publishTo', this.failed);
