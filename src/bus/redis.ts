@@ -5,6 +5,7 @@ import { anyEventSchema, validateEvent } from '../events/validation.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { BatchedLookups } from './batched-lookups.js';
+import { coalescedWrites } from './coalesced-writes.js';
 import { parseChannelMessage } from './channel-message.js';
 import { withFeed, withoutFeed, type Appended, type EventLog, type FeedList, type HistoryPage, type SessionRecord, type StartSessionResult } from './event-log.js';
 import { buildLibrarySource, GATEWAY_PUBLISH_FUNCTION, type LibraryOptions } from './redis-library.js';
@@ -140,9 +141,13 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     log.warn({ channel, sessionId: refOfChannel(channel)?.sessionId, reason, bytes }, 'dropped invalid event');
   }
 
+  // Publishes and reads arrive in callbacks of their own; their commands go out together (coalesced-writes.ts).
+  const coalesce = coalescedWrites(() => commands.stream);
+
   async function call(name: string, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
       try {
+        coalesce();
         return await commands.call('FCALL', name, keys.length, ...keys, ...args);
       } catch (err) {
         // Functions live in Redis memory: a Redis restarted without persistence has forgotten them.
@@ -218,6 +223,7 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     async getSession(sessionId): Promise<SessionRecord | null> {
       let fields: Record<string, string>;
       try {
+        coalesce();
         fields = await commands.hgetall(sessionKey(sessionId));
       } catch (err) {
         throw codedError(err);
