@@ -2,11 +2,13 @@
  * CPU per channel message as the gateway reads it (`parseChannelMessage`: JSON.parse, then the fast check of
  * src/events/fast-validation.ts), against the zod validation that was the only check before it (and is still the
  * fallback that words every refusal), and against JSON.parse alone, the floor. ~330-character messages like the
- * load benchmark's (`bench/events.ts`) with the `$seq`/`$ts` envelope.
+ * load benchmark's (`bench/events.ts`) with the `$seq`/`$ts` envelope. Also `validateOwnedEvent`, which history
+ * entries and published events go through: the same fast check, zod behind it.
  *
  *   npx tsx bench/channel-message-cost.ts
  */
 import { parseChannelMessage } from '../src/bus/channel-message.js';
+import { validateOwnedEvent } from '../src/events/fast-validation.js';
 import { anyEventSchema, validateEvent } from '../src/events/validation.js';
 import { benchEvent, rawEventJson } from './events.js';
 
@@ -19,6 +21,12 @@ const ways: Record<string, (text: string) => unknown> = {
     const read = parseChannelMessage('s1', text, 65_536);
     if (!read.ok) throw new Error(read.reason);
     return read;
+  },
+  'JSON.parse + validateOwnedEvent': (text) => {
+    const { $seq: _seq, $ts: _ts, ...raw } = JSON.parse(text) as Record<string, unknown>;
+    const validation = validateOwnedEvent(raw, false);
+    if (!validation.ok) throw new Error(validation.reason);
+    return validation;
   },
   'JSON.parse + zod (validateEvent)': (text) => {
     const { $seq: _seq, $ts: _ts, ...raw } = JSON.parse(text) as Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { Redis, ReplyError } from 'ioredis';
 import { ErrorCode, gatewayError } from '../errors.js';
 import type { RawEvent, SessionEvent, SessionRef } from '../events/types.js';
-import { anyEventSchema, validateEvent } from '../events/validation.js';
+import { validateOwnedEvent } from '../events/fast-validation.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { BatchedLookups } from './batched-lookups.js';
@@ -197,7 +197,7 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     const timestamp = Number(fields[fields.indexOf('ts') + 1]);
     let validation;
     try {
-      validation = validateEvent(JSON.parse(fields[fields.indexOf('e') + 1] ?? ''), anyEventSchema);
+      validation = validateOwnedEvent(JSON.parse(fields[fields.indexOf('e') + 1] ?? ''), false);
     } catch {
       validation = { ok: false as const, reason: 'not JSON' };
     }

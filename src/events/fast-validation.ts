@@ -1,7 +1,7 @@
 import { SAFE_ID_PATTERN } from '../ids.js';
 import { MAX_JSON_DEPTH } from './json-limits.js';
 import type { RawEvent } from './types.js';
-import { INT_MAX } from './validation.js';
+import { agentEventSchema, anyEventSchema, INT_MAX, validateEvent, type Validation } from './validation.js';
 import { AGENT_VARIANTS, ENVELOPE_FIELDS, VARIANTS, type FieldSpec, type VariantDefinition } from './variants.js';
 
 /**
@@ -146,4 +146,17 @@ function inZodOrderOf(event: RawEvent, rules: VariantRules): RawEvent {
   const ordered: RawEvent = { type: rules.type };
   for (const { name } of rules.fields) if (Object.hasOwn(event, name)) ordered[name] = event[name];
   return ordered;
+}
+
+/**
+ * `validateEvent`'s answer for an event the caller owns (fresh from `JSON.parse`, or built for this call from a
+ * request's coerced input): the one-pass check when it vouches for the event, zod otherwise. The event returned may
+ * share the caller's JSON values instead of copying them.
+ */
+export function validateOwnedEvent(value: unknown, agentOnly: boolean): Validation {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const event = checkParsedEvent(value as Record<string, unknown>, agentOnly);
+    if (event !== undefined) return { ok: true, event };
+  }
+  return validateEvent(value, agentOnly ? agentEventSchema : anyEventSchema);
 }

@@ -4,7 +4,7 @@ import { gatewayError } from '../errors.js';
 import { assertIdempotencyKey } from '../events/idempotency.js';
 import type { RawEvent } from '../events/types.js';
 import { assertJsonWithin } from '../events/json-limits.js';
-import { validateEvent } from '../events/validation.js';
+import { validateOwnedEvent } from '../events/fast-validation.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
 import { AgentEvent, AgentEventInput, TYPE_OF_INPUT_FIELD } from './events.js';
@@ -13,7 +13,8 @@ import { safeId } from './session-access.js';
 /** `{ progress: { percent: 40 } }` plus the envelope → `{ type: 'PROGRESS', percent: 40, … }`, the raw format. */
 function toRawEvent(input: Record<string, unknown>, requestId: string | undefined, agent: string | undefined): unknown {
   const [field, fields] = Object.entries(input).find(([, value]) => value != null) ?? [];
-  return { type: TYPE_OF_INPUT_FIELD.get(field ?? ''), requestId, agent, ...(fields as object) };
+  // Absent envelope fields are left out rather than undefined, which the one-pass validator leaves to zod.
+  return { type: TYPE_OF_INPUT_FIELD.get(field ?? ''), ...(requestId === undefined ? {} : { requestId }), ...(agent === undefined ? {} : { agent }), ...(fields as object) };
 }
 
 interface PublishArgs {
@@ -48,7 +49,7 @@ async function publishEvents(context: GatewayContext, args: PublishArgs, inputs:
     const label = inputs.length > 1 ? `events[${i}]: ` : '';
     const raw = toRawEvent(input, requestId, args.agent ?? undefined);
     assertJsonWithin(raw, config.maxEventBytes, `${label}The event`);
-    const validation = validateEvent(raw);
+    const validation = validateOwnedEvent(raw, true);
     if (!validation.ok) throw gatewayError('BAD_USER_INPUT', label + validation.reason);
     return validation.event as RawEvent;
   });

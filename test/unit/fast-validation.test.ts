@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseChannelMessage, type ChannelMessage } from '../../src/bus/channel-message.js';
-import { checkParsedEvent } from '../../src/events/fast-validation.js';
+import { checkParsedEvent, validateOwnedEvent } from '../../src/events/fast-validation.js';
 import { agentEventSchema, anyEventSchema, INT_MAX, validateEvent } from '../../src/events/validation.js';
 import { AGENT_VARIANTS, ENVELOPE_FIELDS, VARIANTS, type FieldDefinition, type VariantDefinition } from '../../src/events/variants.js';
 import { boundaryValues, invalidValues, validValue } from '../support/field-values.js';
@@ -360,6 +360,15 @@ describe('checkParsedEvent on generated events', () => {
       const agentOnly = AGENT_VARIANTS.some((variant) => variant.type === event.type);
       expect(verdicts(parsed, agentOnly).zod, show(parsed)).toMatchObject({ ok: true });
       expect(checkParsedEvent(parsed, agentOnly), show(parsed)).toBeDefined();
+    }
+  });
+
+  it('validateOwnedEvent answers as validateEvent does, reason included, for events and for values that are none', () => {
+    const values: unknown[] = [...generated.map(({ event }) => throughJson(event)), null, 'PROGRESS', 7, [], [{ type: 'PROGRESS' }]];
+    for (const value of values) {
+      for (const agentOnly of [true, false]) {
+        expect(validateOwnedEvent(value, agentOnly), show(value)).toEqual(validateEvent(value, agentOnly ? agentEventSchema : anyEventSchema));
+      }
     }
   });
 
