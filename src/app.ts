@@ -17,12 +17,13 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { graphiqlPage } from './plugins/graphiql-page.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
 import { readBodyFirst } from './http/read-body-first.js';
-import { useCompiledSubscriptions } from './plugins/use-compiled-subscriptions.js';
+import { CompiledSubscriptions } from './plugins/use-compiled-subscriptions.js';
 import { useConsole } from './plugins/use-console.js';
+import { DirectSubscriptionErrors, type MaskedErrorsOptions } from './plugins/direct-subscriptions.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';
 import { Drain, useDrain } from './plugins/use-drain.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
-import { useErrorLogging } from './plugins/use-error-logging.js';
+import { ErrorLogging } from './plugins/use-error-logging.js';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
 import { useRequestBodyLimit, type BodyLimitContext } from './plugins/use-request-body-limit.js';
@@ -72,6 +73,10 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   const publishRate = createRateLimiter({ ratePerSecond: config.publishRatePerSession, burst: config.publishBurstPerSession });
   const services = { config, eventLog, log, metrics, authenticator, publishTokens, publishRate };
   const drain = new Drain();
+  const errorLogging = new ErrorLogging(log);
+  const maskedErrors: MaskedErrorsOptions = { isDev: !config.production };
+  // Tracing counts every result a subscription delivers, so it needs them all to pass through the plugins.
+  const compiledSubscriptions = new CompiledSubscriptions(tracing === undefined ? new DirectSubscriptionErrors(errorLogging, maskedErrors) : undefined);
 
   const yoga = createYoga<Record<string, unknown>, GatewayContext>({
     schema,
@@ -81,7 +86,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       principal: 'principal' in initial ? (initial['principal'] as Principal) : await authenticator.ofRequest(initial.request),
       services,
     }),
-    maskedErrors: { isDev: !config.production },
+    maskedErrors,
     graphiql: config.graphiql && { title: 'Agent Progress Gateway', subscriptionsProtocol: 'WS' },
     renderGraphiQL: graphiqlPage(config.graphiqlAssets),
     // The HTTP server reads and counts every body first (read-body-first.ts); useRequestBodyLimit answers for it.
@@ -96,7 +101,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
     plugins: [
       useCodedHttpRefusals(config.maxDocumentBytes),
       useErrorCodes(),
-      useErrorLogging(log),
+      errorLogging.plugin(),
       tracing !== undefined && useTracing(tracing.tracer),
       useReadinessCheck({
         endpoint: '/ready',
@@ -118,8 +123,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
         maxDirectives: config.maxQueryDirectives,
       }),
       !config.introspection && useDisableIntrospection(),
-      // Tracing counts every result a subscription delivers, so it needs them all to pass through the plugins.
-      useCompiledSubscriptions({ sendDirectly: tracing === undefined }),
+      compiledSubscriptions.plugin(),
       // Last, so it counts executions however the plugins before it wrap them.
       useDrain(drain),
       // After useDrain, which refuses new requests (these too) while draining; streams already open end on drain.
@@ -151,7 +155,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
   });
   // A graphql-ws message is a request too: one over the limit closes the socket with 1009.
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxRequestBytes });
-  const graphqlWs = useGraphQLWs(yoga, wss, authenticator, config, log, () => metrics.slowConsumersClosed.inc());
+  const graphqlWs = useGraphQLWs(yoga, wss, authenticator, config, log, compiledSubscriptions, () => metrics.slowConsumersClosed.inc());
   new Gauge({
     name: 'apg_websocket_connections',
     help: 'Open WebSocket connections, acknowledged or not (MAX_CONNECTIONS caps them).',

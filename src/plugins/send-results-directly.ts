@@ -1,7 +1,8 @@
-import type { ExecutionResult } from 'graphql';
+import { Kind, type ExecutionResult } from 'graphql';
 import { isPromise, type PromiseOrValue } from 'graphql-yoga';
 import type { FollowStream, LiveTaker } from '../progress/follow-session.js';
 import type { ResultSender } from '../schema/context.js';
+import type { OperationArgs } from '../schema/operation-ids.js';
 
 function isFollowStream(source: AsyncIterator<unknown>): source is FollowStream {
   return typeof (source as Partial<FollowStream>).handLiveTo === 'function';
@@ -13,9 +14,30 @@ export interface SubscriptionExecution {
 }
 
 /**
+ * What the plugins would do to a subscription's errors (mask, code, log), for a stream that does not pass through
+ * them (direct-subscriptions.ts). One object for every subscription; `args` says which operation.
+ */
+export interface StreamErrors {
+  /** A result with errors, as it is to go out. */
+  result(args: OperationArgs, result: ExecutionResult): ExecutionResult;
+  /** An error the stream is to throw, as it is to be thrown. */
+  thrown(args: OperationArgs, error: unknown): unknown;
+}
+
+/** The operation of a stream whose errors need no operation (ERRORS_AS_THEY_ARE). */
+const NO_OPERATION: OperationArgs = { document: { kind: Kind.DOCUMENT, definitions: [] } };
+
+/** For a stream whose errors the plugins handle after it: passes them on as they are. */
+export const ERRORS_AS_THEY_ARE: StreamErrors = {
+  result: (_args, result) => result,
+  thrown: (_args, error) => error,
+};
+
+/**
  * A subscription's stream for a transport that can send results itself (`GatewayContext.resultSender`): each event
- * is executed and, when its result has no errors, sent right here; only results with errors are yielded, to pass
- * through the plugins as before (Yoga's error masking, error logging) and out through graphql-ws.
+ * is executed and, when its result has no errors, sent right here; only results with errors are yielded, out
+ * through graphql-ws, after `errors` did to them what the plugins would (masking, codes, logging; for a stream run
+ * without envelop, direct-subscriptions.ts). So does what the stream throws.
  *
  * Why: envelop and Yoga wrap a subscription's stream once per plugin with a per-result hook, and graphql-ws
  * builds, validates and stringifies a message per result. For an error-free result every one of those hooks is a
@@ -30,8 +52,14 @@ export interface SubscriptionExecution {
  * with errors is yielded only after every earlier result was sent, and graphql-ws sends it before it asks for
  * more. `return()` (the client's `complete`, the socket closing) reaches the source at once, even while it waits.
  */
-export function sendResultsDirectly(source: AsyncIterator<unknown>, execution: SubscriptionExecution, sender: ResultSender): AsyncGenerator<ExecutionResult, void> {
-  return new DirectResults(source, execution, sender) as unknown as AsyncGenerator<ExecutionResult, void>;
+export function sendResultsDirectly(
+  source: AsyncIterator<unknown>,
+  execution: SubscriptionExecution,
+  sender: ResultSender,
+  errors: StreamErrors = ERRORS_AS_THEY_ARE,
+  args: OperationArgs = NO_OPERATION,
+): AsyncGenerator<ExecutionResult, void> {
+  return new DirectResults(source, execution, sender, errors, args) as unknown as AsyncGenerator<ExecutionResult, void>;
 }
 
 const DONE: IteratorReturnResult<void> = { done: true, value: undefined };
@@ -59,6 +87,8 @@ class DirectResults implements AsyncIterableIterator<ExecutionResult>, LiveTaker
     private readonly source: AsyncIterator<unknown>,
     private readonly execution: SubscriptionExecution,
     private readonly sender: ResultSender,
+    private readonly errors: StreamErrors,
+    private readonly args: OperationArgs,
   ) {
     if (isFollowStream(source)) source.handLiveTo(this);
   }
@@ -84,19 +114,24 @@ class DirectResults implements AsyncIterableIterator<ExecutionResult>, LiveTaker
 
   /** Takes one event; sends its result unless it has errors (then returns it). Nothing of it outlives the call. */
   private async takeOne(): Promise<IteratorResult<ExecutionResult, void> | undefined> {
-    const step = await this.source.next();
-    if (this.failure) throw this.failure.error;
+    let step: IteratorResult<unknown>;
+    try {
+      step = await this.source.next();
+    } catch (error) {
+      throw this.errors.thrown(this.args, error);
+    }
+    if (this.failure) throw this.errors.thrown(this.args, this.failure.error);
     if (step.done || this.stopped) return DONE;
     const executed = this.execution.execute(step.value);
     // Awaited only when it is a promise: an await of a plain value would still cost a turn of the microtask queue.
     const result = isPromise(executed) ? await executed : executed;
-    if (result.errors) return { done: false, value: result };
+    if (result.errors) return { done: false, value: this.errors.result(this.args, result) };
     try {
       await this.sender.send(result);
     } catch (error) {
       // A failed write ends the operation (graphql-ws reports it); the follower must not stay open behind it.
       await this.close();
-      throw error;
+      throw this.errors.thrown(this.args, error);
     }
     return undefined;
   }

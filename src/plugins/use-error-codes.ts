@@ -2,7 +2,8 @@ import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { ErrorCode, withCode } from '../errors.js';
 
-function coded(result: ExecutionResult): ExecutionResult {
+/** The result with BAD_USER_INPUT on its errors that have neither a code nor a path (see useErrorCodes). */
+export function coded(result: ExecutionResult): ExecutionResult {
   if (!result.errors?.some((error) => error.extensions['code'] === undefined)) return result;
   return { ...result, errors: result.errors.map((error) => (error.path ? error : withCode(error, ErrorCode.BAD_USER_INPUT))) };
 }

@@ -11,17 +11,21 @@ import { idsOfOperation, type OperationArgs } from '../schema/operation-ids.js';
  * business and are not logged. Must come after useErrorCodes, which codes the client errors graphql-js leaves bare.
  *
  * Yoga logs the unexpected errors it masks too, without the operation; for the errors logged here that second line
- * is left out, so one failure is one line.
+ * is left out, so one failure is one line. `plugin()` does it for every operation that goes through the plugins;
+ * WebSocket subscriptions that bypass them (direct-subscriptions.ts) call the methods themselves.
  */
-export function useErrorLogging(log: Logger): Plugin {
-  const logged = new WeakSet<object>();
+export class ErrorLogging {
+  private readonly logged = new WeakSet<object>();
 
-  function report(args: OperationArgs, errors: readonly GraphQLError[] | undefined): void {
+  constructor(private readonly log: Logger) {}
+
+  /** Logs the failures among an operation's result errors, each once. */
+  resultErrors(args: OperationArgs, errors: readonly GraphQLError[] | undefined): void {
     for (const error of errors ?? []) {
-      if (isClientError(error) || logged.has(error)) continue;
-      logged.add(error);
+      if (isClientError(error) || this.logged.has(error)) continue;
+      this.logged.add(error);
       const operation = getOperationAST(args.document, args.operationName);
-      log.error(
+      this.log.error(
         {
           operationName: operation?.name?.value,
           operationType: operation?.operation,
@@ -35,35 +39,40 @@ export function useErrorLogging(log: Logger): Plugin {
     }
   }
 
-  // Shared by every operation (a subscription keeps what its hooks return for as long as it runs): each result and
-  // each next carries its operation's args.
-  const onNext = ({ args, result }: { args: OperationArgs; result: ExecutionResult }) => report(args, result.errors);
-  const streamHooks = { onNext };
-  const onResult = ({ args, result }: { args: OperationArgs; result: AsyncIterable<unknown> | ExecutionResult }) => {
-    if (!isAsyncIterable(result)) return report(args, result.errors);
-    return streamHooks;
-  };
-  const executeHooks = { onExecuteDone: onResult };
+  /** Logs an error a subscription's stream threw: a bug, unless it is a coded refusal or the client going away. */
+  streamError(args: OperationArgs, error: unknown): void {
+    if (!(error instanceof Error) || error.name === 'AbortError' || this.logged.has(error)) return;
+    if (error instanceof GraphQLError && isClientError(error)) return;
+    this.logged.add(error);
+    this.log.error({ operationName: args.operationName ?? undefined, operationType: 'subscription', ...idsOfOperation(args), err: error }, 'graphql operation failed');
+  }
 
-  return {
-    onYogaInit({ yoga }) {
-      const { logger } = yoga;
-      const logError = logger.error.bind(logger);
-      logger.error = (...args: unknown[]) => {
-        if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && logged.has(args[0])) return;
-        logError(...args);
-      };
-    },
-    onExecute: () => executeHooks,
-    onSubscribe: ({ args }) => ({
-      onSubscribeResult: onResult,
-      onSubscribeError({ error }) {
-        // A stream that throws: a bug, unless it is a coded refusal or the client going away.
-        if (!(error instanceof Error) || error.name === 'AbortError' || logged.has(error)) return;
-        if (error instanceof GraphQLError && isClientError(error)) return;
-        logged.add(error);
-        log.error({ operationName: args.operationName ?? undefined, operationType: 'subscription', ...idsOfOperation(args), err: error }, 'graphql operation failed');
+  plugin(): Plugin {
+    const { logged } = this;
+    // Shared by every operation (a subscription keeps what its hooks return for as long as it runs): each result and
+    // each next carries its operation's args.
+    const onNext = ({ args, result }: { args: OperationArgs; result: ExecutionResult }) => this.resultErrors(args, result.errors);
+    const streamHooks = { onNext };
+    const onResult = ({ args, result }: { args: OperationArgs; result: AsyncIterable<unknown> | ExecutionResult }) => {
+      if (!isAsyncIterable(result)) return this.resultErrors(args, result.errors);
+      return streamHooks;
+    };
+    const executeHooks = { onExecuteDone: onResult };
+
+    return {
+      onYogaInit({ yoga }) {
+        const { logger } = yoga;
+        const logError = logger.error.bind(logger);
+        logger.error = (...args: unknown[]) => {
+          if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && logged.has(args[0])) return;
+          logError(...args);
+        };
       },
-    }),
-  };
+      onExecute: () => executeHooks,
+      onSubscribe: ({ args }) => ({
+        onSubscribeResult: onResult,
+        onSubscribeError: ({ error }) => this.streamError(args, error),
+      }),
+    };
+  }
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError, Kind, type ExecutionResult } from 'graphql';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createMemoryEventLog } from '../../src/bus/memory.js';
 import type { SessionRef } from '../../src/events/types.js';
-import { sendResultsDirectly } from '../../src/plugins/send-results-directly.js';
+import { sendResultsDirectly, type StreamErrors } from '../../src/plugins/send-results-directly.js';
+import type { OperationArgs } from '../../src/schema/operation-ids.js';
 import { followSession, type FollowItem } from '../../src/progress/follow-session.js';
 
 /** Resolves after `n` turns of the event loop. */
@@ -120,5 +121,39 @@ describe('sendResultsDirectly', () => {
     await stream.return();
     expect(await next).toEqual({ done: true, value: undefined });
     expect(await follower.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('hands results with errors, a failed send and what the source throws to its StreamErrors, with the operation', async () => {
+    const args: OperationArgs = { document: { kind: Kind.DOCUMENT, definitions: [] }, operationName: 'Follow' };
+    const seen: string[] = [];
+    const errors: StreamErrors = {
+      result(operation, result) {
+        seen.push(`result of ${operation.operationName}: ${result.errors?.[0]?.message}`);
+        return { data: null, errors: [new GraphQLError('masked')] };
+      },
+      thrown(operation, error) {
+        seen.push(`thrown by ${operation.operationName}: ${(error as Error).message}`);
+        return new Error('masked too');
+      },
+    };
+    const { follower, append } = await setUp();
+    const sender = controlledSend();
+    const stream = sendResultsDirectly(follower, execution, sender, errors, args);
+    const next = stream.next();
+    await append(13); // seq 2: its result has errors
+    expect(await next).toEqual({ done: false, value: { data: null, errors: [new GraphQLError('masked')] } });
+    // A send that fails ends the operation with what the policy makes of its error.
+    sender.holdSends(true);
+    const failing = stream.next();
+    await append(1); // seq 3
+    await turns(3);
+    sender.pending[0]!.reject(new Error('socket gone'));
+    await expect(failing).rejects.toThrow('masked too');
+    expect(seen).toEqual(['result of Follow: unlucky', 'thrown by Follow: socket gone']);
+
+    // A source that throws.
+    const broken: AsyncIterator<unknown> = { next: () => Promise.reject(new TypeError('source exploded')) };
+    await expect(sendResultsDirectly(broken, execution, sender, errors, args).next()).rejects.toThrow('masked too');
+    expect(seen.at(-1)).toBe('thrown by Follow: source exploded');
   });
 });
