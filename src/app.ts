@@ -17,7 +17,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { graphiqlPage } from './plugins/graphiql-page.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
 import { readBodyFirst } from './http/read-body-first.js';
-import { CompiledSubscriptions } from './plugins/use-compiled-subscriptions.js';
+import { CompiledSubscriptions } from './plugins/compiled-subscriptions.js';
 import { useConsole } from './plugins/use-console.js';
 import { DirectSubscriptionErrors, type MaskedErrorsOptions } from './plugins/direct-subscriptions.js';
 import { useDisableIntrospection } from './plugins/use-disable-introspection.js';

@@ -8,7 +8,7 @@ import type { ErrorLogging } from './use-error-logging.js';
 /** Yoga's message for a masked error when `maskedErrors.errorMessage` does not name one. */
 const YOGA_ERROR_MESSAGE = 'Unexpected error.';
 
-/** The part of Yoga's `maskedErrors` option this applies too. */
+/** The part of Yoga's `maskedErrors` option this applies as well. */
 export interface MaskedErrorsOptions {
   /** Masked errors then carry the original's message. */
   isDev?: boolean;
@@ -22,7 +22,7 @@ function isAbort(error: unknown): boolean {
 
 /**
  * What a subscription's errors go through on their way out, for WebSocket subscriptions whose results the gateway
- * sends itself and that therefore skip envelop's `subscribe` (use-compiled-subscriptions.ts): the same steps, in the
+ * sends itself and that therefore skip envelop's `subscribe` (compiled-subscriptions.ts): the same steps, in the
  * same order, as the plugins would apply them. useErrorCodes codes what graphql-js leaves bare, ErrorLogging logs
  * the failures once, and Yoga masks the unexpected ones last (its masking plugin comes after every plugin of ours).
  *

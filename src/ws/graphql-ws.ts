@@ -6,7 +6,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { CompiledSubscriptions } from '../plugins/use-compiled-subscriptions.js';
+import type { CompiledSubscriptions } from '../plugins/compiled-subscriptions.js';
 import { serveGraphQLWs, type SocketExtra } from './serve.js';
 import { NextFrames } from './result-frames.js';
 import { GatewayCloseCode } from './close-codes.js';
@@ -85,9 +85,9 @@ export type GraphQLWsOptions = Pick<
 /**
  * graphql-ws on the `ws` server, executing through Yoga's envelop so both transports share one schema, context
  * and plugin chain (Yoga's tested graphql-ws recipe); only a subscription whose results the gateway sends itself
- * runs without envelop's `subscribe` (`direct`, use-compiled-subscriptions.ts). Parse, validation and identity failures become GraphQL
- * `error` messages for that one operation, never a closed socket. Connection limits close the socket with a code
- * from close-codes.ts; the subscription limit refuses only the extra subscription.
+ * runs without envelop's `subscribe` (`direct`, compiled-subscriptions.ts). Parse, validation and identity failures
+ * become GraphQL `error` messages for that one operation, never a closed socket. Connection limits close the socket
+ * with a code from close-codes.ts; the subscription limit refuses only the extra subscription.
  */
 export function useGraphQLWs(
   yoga: YogaServerInstance<Record<string, unknown>, GatewayContext>,
@@ -95,7 +95,7 @@ export function useGraphQLWs(
   authenticator: Authenticator,
   options: GraphQLWsOptions,
   log: Logger,
-  /** Runs the subscriptions it can send directly without envelop (use-compiled-subscriptions.ts). */
+  /** Runs the subscriptions it can send directly without envelop (compiled-subscriptions.ts). */
   direct: Pick<CompiledSubscriptions, 'subscribeDirectly'>,
   onSlowConsumer?: () => void,
 ) {
