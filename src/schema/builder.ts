@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { GatewayContext } from './context.js';
 
@@ -13,7 +14,17 @@ export const builder = new SchemaBuilder<{
   };
 }>({ defaultFieldNullability: false });
 
-builder.addScalarType('DateTime', DateTimeResolver);
+/**
+ * graphql-scalars' DateTime, serialized to its ISO string at once. Its own `serialize` returns the Date, which every
+ * `JSON.stringify` of a result then turns into the same string through `toJSON`: 1 µs a timestamp where
+ * `toISOString` takes half that, once per delivered event (bench/README.md). Same text on the wire, same parsing.
+ */
+const DateTime = new GraphQLScalarType({
+  ...DateTimeResolver.toConfig(),
+  serialize: (value) => (DateTimeResolver.serialize(value) as Date).toISOString(),
+});
+
+builder.addScalarType('DateTime', DateTime);
 builder.addScalarType('JSON', JSONResolver);
 
 builder.queryType({});
