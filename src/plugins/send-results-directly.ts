@@ -1,4 +1,4 @@
-import { Kind, type ExecutionResult } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import { isPromise, type PromiseOrValue } from 'graphql-yoga';
 import type { FollowStream, LiveTaker } from '../progress/follow-session.js';
 import type { ResultSender } from '../schema/context.js';
@@ -24,20 +24,11 @@ export interface StreamErrors {
   thrown(args: OperationArgs, error: unknown): unknown;
 }
 
-/** The operation of a stream whose errors need no operation (ERRORS_AS_THEY_ARE). */
-const NO_OPERATION: OperationArgs = { document: { kind: Kind.DOCUMENT, definitions: [] } };
-
-/** For a stream whose errors the plugins handle after it: passes them on as they are. */
-export const ERRORS_AS_THEY_ARE: StreamErrors = {
-  result: (_args, result) => result,
-  thrown: (_args, error) => error,
-};
-
 /**
  * A subscription's stream for a transport that can send results itself (`GatewayContext.resultSender`): each event
  * is executed and, when its result has no errors, sent right here; only results with errors are yielded, out
- * through graphql-ws, after `errors` did to them what the plugins would (masking, codes, logging; for a stream run
- * without envelop, direct-subscriptions.ts). So does what the stream throws.
+ * through graphql-ws, after `errors` did to them what the plugins would (masking, codes, logging:
+ * direct-subscriptions.ts), as it does to what the stream throws.
  *
  * Why: envelop and Yoga wrap a subscription's stream once per plugin with a per-result hook, and graphql-ws
  * builds, validates and stringifies a message per result. For an error-free result every one of those hooks is a
@@ -56,8 +47,8 @@ export function sendResultsDirectly(
   source: AsyncIterator<unknown>,
   execution: SubscriptionExecution,
   sender: ResultSender,
-  errors: StreamErrors = ERRORS_AS_THEY_ARE,
-  args: OperationArgs = NO_OPERATION,
+  errors: StreamErrors,
+  args: OperationArgs,
 ): AsyncGenerator<ExecutionResult, void> {
   return new DirectResults(source, execution, sender, errors, args) as unknown as AsyncGenerator<ExecutionResult, void>;
 }

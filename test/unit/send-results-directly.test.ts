@@ -32,6 +32,10 @@ const execution = {
   },
 };
 
+/** The operation the streams below run for, and errors passed on as they are (the policy is tested on its own). */
+const OPERATION: OperationArgs = { document: { kind: Kind.DOCUMENT, definitions: [] }, operationName: 'Follow' };
+const AS_THEY_ARE: StreamErrors = { result: (_args, result) => result, thrown: (_args, error) => error };
+
 /** A send whose promises the test settles, recording what was sent in order. */
 function controlledSend() {
   const sent: number[] = [];
@@ -56,7 +60,7 @@ function controlledSend() {
 async function waitingStream() {
   const { follower, append } = await setUp();
   const sender = controlledSend();
-  const stream = sendResultsDirectly(follower, execution, sender);
+  const stream = sendResultsDirectly(follower, execution, sender, AS_THEY_ARE, OPERATION);
   const next = stream.next();
   await turns(3);
   return { follower, append, sender, stream, next };
@@ -66,7 +70,7 @@ describe('sendResultsDirectly', () => {
   it('sends error-free results itself, in order, taking live events as they arrive; yields only results with errors', async () => {
     const { follower, append } = await setUp();
     const { send, sent } = controlledSend();
-    const stream = sendResultsDirectly(follower, execution, { send });
+    const stream = sendResultsDirectly(follower, execution, { send }, AS_THEY_ARE, OPERATION);
     let yielded: IteratorResult<ExecutionResult> | undefined;
     const next = stream.next().then((result) => (yielded = result));
     await append(1); // seq 2
@@ -124,7 +128,6 @@ describe('sendResultsDirectly', () => {
   });
 
   it('hands results with errors, a failed send and what the source throws to its StreamErrors, with the operation', async () => {
-    const args: OperationArgs = { document: { kind: Kind.DOCUMENT, definitions: [] }, operationName: 'Follow' };
     const seen: string[] = [];
     const errors: StreamErrors = {
       result(operation, result) {
@@ -138,7 +141,7 @@ describe('sendResultsDirectly', () => {
     };
     const { follower, append } = await setUp();
     const sender = controlledSend();
-    const stream = sendResultsDirectly(follower, execution, sender, errors, args);
+    const stream = sendResultsDirectly(follower, execution, sender, errors, OPERATION);
     const next = stream.next();
     await append(13); // seq 2: its result has errors
     expect(await next).toEqual({ done: false, value: { data: null, errors: [new GraphQLError('masked')] } });
@@ -153,7 +156,7 @@ describe('sendResultsDirectly', () => {
 
     // A source that throws.
     const broken: AsyncIterator<unknown> = { next: () => Promise.reject(new TypeError('source exploded')) };
-    await expect(sendResultsDirectly(broken, execution, sender, errors, args).next()).rejects.toThrow('masked too');
+    await expect(sendResultsDirectly(broken, execution, sender, errors, OPERATION).next()).rejects.toThrow('masked too');
     expect(seen.at(-1)).toBe('thrown by Follow: source exploded');
   });
 });
