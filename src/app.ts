@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { createYoga, useReadinessCheck } from 'graphql-yoga';
+import { createYoga } from 'graphql-yoga';
 import { Gauge } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { createAuthenticator } from './auth/authenticator.js';
@@ -25,6 +25,7 @@ import { Drain, useDrain } from './plugins/use-drain.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
 import { ErrorLogging } from './plugins/use-error-logging.js';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint.js';
+import { useReadiness } from './plugins/use-readiness.js';
 import { useQueryLimits } from './plugins/use-query-limits.js';
 import { useRequestBodyLimit, type BodyLimitContext } from './plugins/use-request-body-limit.js';
 import { useSseUpdates } from './plugins/use-sse-updates.js';
@@ -103,17 +104,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       useErrorCodes(),
       errorLogging.plugin(),
       tracing !== undefined && useTracing(tracing.tracer),
-      useReadinessCheck({
-        endpoint: '/ready',
-        check({ fetchAPI }) {
-          const reason = drain.draining ? 'shutting down' : eventLog.isHealthy() ? undefined : 'event store unreachable';
-          if (!reason) return true;
-          return new fetchAPI.Response(JSON.stringify({ ready: false, reason }), {
-            status: 503,
-            headers: { 'content-type': 'application/json; charset=utf-8' },
-          });
-        },
-      }),
+      useReadiness(() => (drain.draining ? 'shutting down' : eventLog.isHealthy() ? undefined : 'event store unreachable')),
       useMetricsEndpoint(metrics.registry),
       config.console && useConsole(options.consoleDir),
       useQueryLimits({
