@@ -17,6 +17,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { graphiqlPage } from './plugins/graphiql-page.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
 import { readBodyFirst } from './http/read-body-first.js';
+import { useCompiledOperations } from './plugins/compiled-operations.js';
 import { CompiledSubscriptions } from './plugins/compiled-subscriptions.js';
 import { useConsole } from './plugins/use-console.js';
 import { DirectSubscriptionErrors, type MaskedErrorsOptions } from './plugins/direct-subscriptions.js';
@@ -115,6 +116,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       }),
       !config.introspection && useDisableIntrospection(),
       compiledSubscriptions.plugin(),
+      useCompiledOperations(),
       // Last, so it counts executions however the plugins before it wrap them.
       useDrain(drain),
       // After useDrain, which refuses new requests (these too) while draining; streams already open end on drain.

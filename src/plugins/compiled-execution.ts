@@ -1,22 +1,15 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { ExecutionResult, Source } from 'graphql';
 import type { CompiledQuery } from 'graphql-jit';
 import { isPromise, type PromiseOrValue } from 'graphql-yoga';
+import { withGraphQLErrors } from './jit-errors.js';
 import type { SharedExecution } from './shared-execution.js';
 
 /** A compiled subscription operation, with the result its subscribers share per event. */
 export interface CompiledOperation {
   query: CompiledQuery;
   shared: SharedExecution;
-}
-
-/** graphql-jit reports some errors as its own objects without extensions; the other plugins expect GraphQLErrors. */
-function asGraphQLError(error: { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }): GraphQLError {
-  if (error instanceof GraphQLError && error.extensions) return error;
-  return new GraphQLError(error.message, { ...(error.path ? { path: error.path } : {}), extensions: error.extensions ?? {} });
-}
-
-function withGraphQLErrors(result: ExecutionResult): ExecutionResult {
-  return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
+  /** The document's source, for the locations of errors. */
+  source: Source | undefined;
 }
 
 /**
@@ -38,12 +31,12 @@ export class CompiledExecution {
   }
 
   execute(event: unknown): PromiseOrValue<ExecutionResult> {
-    const { query, shared } = this.operation;
+    const { query, shared, source } = this.operation;
     const kept = shared.resultFor(event, this.variables);
     if (kept) return kept;
     const result = query.query(event, this.contextValue, this.variableValues);
-    if (isPromise(result)) return result.then(withGraphQLErrors);
-    const checked = withGraphQLErrors(result);
+    if (isPromise(result)) return result.then((settled) => withGraphQLErrors(settled, source));
+    const checked = withGraphQLErrors(result, source);
     shared.keep(event, this.variables, checked);
     return checked;
   }

@@ -1,7 +1,7 @@
-import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import { createSourceEventStream, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { GatewayContext, ResultSender } from '../schema/context.js';
+import { CompiledDocuments } from './compiled-documents.js';
 import { CompiledExecution, type CompiledOperation } from './compiled-execution.js';
 import { sendResultsDirectly, type StreamErrors } from './send-results-directly.js';
 import { SharedExecution } from './shared-execution.js';
@@ -13,16 +13,13 @@ interface CompiledSubscription extends CompiledOperation {
   subscribe: (run: ExecutionArgs) => Subscribed;
 }
 
-/** Compiled subscription operations, per parsed document (Yoga's parse cache hands out one object per text). */
-type Compiled = Map<string, CompiledSubscription | null>;
-
 /**
  * Subscriptions execute their selection set once per event per subscriber: at thousands of subscribers that is the
  * gateway's hot loop. This compiles each subscription operation once (graphql-jit) and runs every event through the
  * compiled code instead of the generic executor. The source stream is set up by graphql-js itself
  * (createSourceEventStream: argument values, the subscribe resolver, its errors), since graphql-jit's own subscribe
- * hands the resolver the operation's variables in place of the field's arguments. Queries and mutations keep the
- * generic executor, and so does an operation graphql-jit cannot compile.
+ * hands the resolver the operation's variables in place of the field's arguments. An operation graphql-jit cannot
+ * compile keeps the generic executor. (Queries and mutations: compiled-operations.ts.)
  *
  * Two ways in:
  * - `plugin()`, for subscriptions that go through envelop (SSE, and WebSocket ones while tracing must see every
@@ -33,14 +30,22 @@ type Compiled = Map<string, CompiledSubscription | null>;
  *   Without `errors` (tracing counts every result, so it must see them all) there is no direct way.
  */
 export class CompiledSubscriptions {
-  private readonly bySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Compiled>>();
+  private readonly compiled = new CompiledDocuments<CompiledSubscription>((query, args) => {
+    const operation: CompiledSubscription = {
+      query,
+      shared: new SharedExecution(),
+      source: args.document.loc?.source,
+      subscribe: (run) => CompiledSubscriptions.subscribe(operation, run),
+    };
+    return operation;
+  });
 
   constructor(private readonly errors: StreamErrors | undefined) {}
 
   plugin(): Plugin {
     return {
       onSubscribe: ({ args, setSubscribeFn }) => {
-        const operation = this.compiled(args);
+        const operation = this.compiled.get(args);
         if (operation) setSubscribeFn(operation.subscribe);
       },
     };
@@ -50,27 +55,9 @@ export class CompiledSubscriptions {
   subscribeDirectly(args: ExecutionArgs): Subscribed | undefined {
     const { resultSender } = args.contextValue as GatewayContext;
     if (!this.errors || !resultSender) return undefined;
-    const operation = this.compiled(args);
+    const operation = this.compiled.get(args);
     if (!operation) return undefined;
     return CompiledSubscriptions.sendDirectly(operation, args, resultSender, this.errors);
-  }
-
-  private compiled(args: ExecutionArgs): CompiledSubscription | null {
-    let byDocument = this.bySchema.get(args.schema);
-    if (!byDocument) this.bySchema.set(args.schema, (byDocument = new WeakMap()));
-    let byOperation = byDocument.get(args.document);
-    if (!byOperation) byDocument.set(args.document, (byOperation = new Map()));
-    const name = args.operationName ?? '';
-    if (!byOperation.has(name)) {
-      const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
-      if (!isCompiledQuery(result)) {
-        byOperation.set(name, null);
-      } else {
-        const operation: CompiledSubscription = { query: result, shared: new SharedExecution(), subscribe: (run) => CompiledSubscriptions.subscribe(operation, run) };
-        byOperation.set(name, operation);
-      }
-    }
-    return byOperation.get(name)!;
   }
 
   private static async subscribe(operation: CompiledOperation, run: ExecutionArgs): Subscribed {

@@ -18,7 +18,7 @@ function counted() {
       return { data: { percent: event.percent } };
     },
   } as unknown as CompiledQuery;
-  const operation = { query, shared: new SharedExecution() };
+  const operation = { query, shared: new SharedExecution(), source: undefined };
   const subscription = (variables: Record<string, unknown>) => new CompiledExecution(operation, {}, variables);
   return { subscription, runs: () => runs };
 }
