@@ -28,7 +28,7 @@ const query: CompiledQuery = compiledQuery;
 
 /** CPU µs per frame for `subscribers` per event; `sharing` says whether they share one execution. */
 function cost(subscribers: number, sharing: boolean, events: number): number {
-  const operation = { query, shared: new SharedExecution() };
+  const operation = { query, shared: new SharedExecution(), source: undefined };
   const perSubscriber = Array.from({ length: subscribers }, (_, i) => ({
     execution: new CompiledExecution(operation, {}, sharing ? { sessionId: 's1' } : { sessionId: 's1', i }),
     frames: new NextFrames(String(i + 1), async () => {}),
