@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { graphiqlPage } from './plugins/graphiql-page.js';
 import { useCodedHttpRefusals } from './plugins/use-coded-http-refusals.js';
+import { parseJsonBody } from './http/parse-json-body.js';
 import { readBodyFirst } from './http/read-body-first.js';
 import { useCompiledOperations } from './plugins/compiled-operations.js';
 import { CompiledSubscriptions } from './plugins/compiled-subscriptions.js';
@@ -143,6 +144,7 @@ export async function buildApp(config: GatewayConfig, options: AppOptions = {}):
       const bodyTooLarge = reading === 'too-large';
       // The rest of an oversized body is never read: the connection ends after the 413.
       if (bodyTooLarge) response.shouldKeepAlive = false;
+      if (reading === 'read') parseJsonBody(request);
       void yoga(request, response, { admittedBeforeDrain, bodyTooLarge } satisfies BodyLimitContext & { admittedBeforeDrain: boolean });
     });
   });
