@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { PendingCount } from './pending-count.js';
+import { UnlabelledHistogram } from './unlabelled-histogram.js';
 
 /** How a subscriber is connected: graphql-ws, or an HTTP stream (SSE; multipart if a client asks for it). */
 export type Transport = 'ws' | 'sse';
@@ -16,14 +18,20 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export interface TransportSeries {
   running: ReturnType<Gauge<'transport'>['labels']>;
-  delivered: ReturnType<Counter<'transport'>['labels']>;
+  /** Added to `apg_events_delivered_total` at each scrape (pending-count.ts). */
+  delivered: PendingCount;
 }
+
+/** How an event came in, for `apg_events_published_total`. */
+export type PublishPath = 'mutation' | 'gateway' | 'durable_raw' | 'live_raw';
 
 export interface GatewayMetrics {
   registry: Registry;
   /** Messages dropped from a session channel or the history because they failed validation. */
   invalidEventsDropped: Counter<'source'>;
   eventsPublished: Counter<'path' | 'type'>;
+  /** Counts one event in `eventsPublished`, added to it at each scrape (pending-count.ts). */
+  countPublished(path: PublishPath, type: string): void;
   subscriptions: Gauge<'transport'>;
   eventsDelivered: Counter<'transport'>;
   /**
@@ -35,7 +43,7 @@ export interface GatewayMetrics {
   publishesRateLimited: Counter;
   publishesReplayed: Counter;
   slowConsumersClosed: Counter;
-  deliveryLatency: Histogram;
+  deliveryLatency: UnlabelledHistogram;
   /** Reports a Redis connection at every scrape: 1 while `isReady()`, else 0. */
   watchRedisConnection(connection: string, isReady: () => boolean): void;
 }
@@ -50,6 +58,7 @@ export function createMetrics(): GatewayMetrics {
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const redisConnections = new Map<string, () => boolean>();
+  const publishedCounts = new Map<PublishPath, Map<string, PendingCount>>();
   new Gauge({
     name: 'apg_redis_connection_up',
     help: 'Each Redis connection of this process: 1 ready, 0 not (connecting, reconnecting, closed). Absent on the embedded store.',
@@ -77,7 +86,17 @@ export function createMetrics(): GatewayMetrics {
         'once by every process that has (do not sum them across replicas).',
       labelNames: ['path', 'type'],
       registers,
+      collect() {
+        for (const [path, byType] of publishedCounts) for (const [type, count] of byType) this.inc({ path, type }, count.take());
+      },
     }),
+    countPublished(path, type) {
+      let byType = publishedCounts.get(path);
+      if (!byType) publishedCounts.set(path, (byType = new Map()));
+      let count = byType.get(type);
+      if (!count) byType.set(type, (count = new PendingCount()));
+      count.inc();
+    },
     subscriptions: new Gauge({
       name: 'apg_subscriptions_active',
       help: 'Running agentProgress subscriptions, by transport (ws: graphql-ws; sse: an HTTP stream).',
@@ -89,6 +108,9 @@ export function createMetrics(): GatewayMetrics {
       help: 'Events handed to subscribers, live or from history, by transport: one per event per subscriber.',
       labelNames: ['transport'],
       registers,
+      collect() {
+        for (const transport of TRANSPORTS) this.inc({ transport }, metrics.byTransport[transport].delivered.take());
+      },
     }),
     eventsReplayed: new Counter({
       name: 'apg_events_replayed_total',
@@ -113,14 +135,13 @@ export function createMetrics(): GatewayMetrics {
       help: 'Publishes answered from an idempotency key (a retry of an earlier publish); nothing was appended again.',
       registers,
     }),
-    deliveryLatency: new Histogram({
-      name: 'apg_event_delivery_latency_seconds',
-      help:
-        'From an event being logged (its timestamp, from Redis or this process) to its handing to a live subscriber. ' +
+    deliveryLatency: new UnlabelledHistogram(
+      'apg_event_delivery_latency_seconds',
+      'From an event being logged (its timestamp, from Redis or this process) to its handing to a live subscriber. ' +
         'Durable events from the live feed only: replays from history and live-only events (no publish time) are left out.',
-      buckets: LATENCY_BUCKETS,
-      registers,
-    }),
+      LATENCY_BUCKETS,
+      registry,
+    ),
     byTransport: {} as Record<Transport, TransportSeries>,
     watchRedisConnection(connection, isReady) {
       redisConnections.set(connection, isReady);
@@ -130,7 +151,7 @@ export function createMetrics(): GatewayMetrics {
   for (const transport of TRANSPORTS) {
     metrics.subscriptions.set({ transport }, 0);
     metrics.eventsDelivered.inc({ transport }, 0);
-    metrics.byTransport[transport] = { running: metrics.subscriptions.labels(transport), delivered: metrics.eventsDelivered.labels(transport) };
+    metrics.byTransport[transport] = { running: metrics.subscriptions.labels(transport), delivered: new PendingCount() };
   }
   for (const reason of REPLAY_REASONS) metrics.eventsReplayed.inc({ reason }, 0);
   for (const source of ['channel', 'history']) metrics.invalidEventsDropped.inc({ source }, 0);

@@ -133,7 +133,7 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     const parsed = ref && message !== '' ? parseChannelMessage(ref.sessionId, message, options.maxEventBytes) : undefined;
     if (!parsed?.ok) return dropInvalid(channel, message === '' ? 'empty' : (parsed?.reason ?? 'unknown channel'), message.length);
     // What a gateway logged it counted itself; the rest came from agents straight into Redis.
-    if (!parsed.byGateway) metrics.eventsPublished.inc({ path: parsed.event.ephemeral ? 'live_raw' : 'durable_raw', type: parsed.event.event.type });
+    if (!parsed.byGateway) metrics.countPublished(parsed.event.ephemeral ? 'live_raw' : 'durable_raw', parsed.event.event.type);
     for (const feed of feeds) feed.push(parsed.event);
   });
   function dropInvalid(channel: string, reason: string, bytes: number) {

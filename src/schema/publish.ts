@@ -59,7 +59,7 @@ async function publishEvents(context: GatewayContext, args: PublishArgs, inputs:
   if (!session || stale) throw gatewayError('SESSION_NOT_FOUND', 'No such session.');
   const appended = await eventLog.appendAll({ userId: session.userId, sessionId }, events, args.idempotencyKey ?? undefined);
   if (appended.replayed) metrics.publishesReplayed.inc();
-  else for (const logged of appended.events) metrics.eventsPublished.inc({ path: 'mutation', type: logged.event.type });
+  else for (const logged of appended.events) metrics.countPublished('mutation', logged.event.type);
   return appended.events;
 }
 

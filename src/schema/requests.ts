@@ -45,7 +45,7 @@ builder.mutationField('submitRequest', (t) =>
       };
       const { eventLog, metrics, log } = context.services;
       const queued = await eventLog.submitRequest(ref, { type: 'REQUEST_QUEUED', requestId, input: args.input }, job);
-      metrics.eventsPublished.inc({ path: 'gateway', type: 'REQUEST_QUEUED' });
+      metrics.countPublished('gateway', 'REQUEST_QUEUED');
       log.info({ sessionId: ref.sessionId, requestId }, 'request queued');
       return { requestId, sessionId: ref.sessionId, input: args.input, queuedAt: queued.timestamp };
     },

@@ -85,7 +85,7 @@ builder.mutationField('startSession', (t) =>
       const result = await eventLog.startSession(ref, { type: 'SESSION_STARTED' });
       if (result.outcome === 'taken') throw gatewayError('SESSION_ID_TAKEN', 'Another user has a session with this id; choose another.');
       if (result.outcome === 'created') {
-        metrics.eventsPublished.inc({ path: 'gateway', type: 'SESSION_STARTED' });
+        metrics.countPublished('gateway', 'SESSION_STARTED');
         log.info({ sessionId: ref.sessionId }, 'session started');
       }
       return active(result.session, context);
@@ -102,7 +102,7 @@ builder.mutationField('endSession', (t) =>
       const { ref, record } = await ownSession(context, args.sessionId);
       const { eventLog, metrics, log } = context.services;
       const ended = await eventLog.endSession(ref, { type: 'SESSION_ENDED', reason: 'ENDED' });
-      metrics.eventsPublished.inc({ path: 'gateway', type: 'SESSION_ENDED' });
+      metrics.countPublished('gateway', 'SESSION_ENDED');
       log.info({ sessionId: ref.sessionId }, 'session ended');
       return { ...record, updatedAt: ended.timestamp, status: 'ENDED' as const, expiresAt: null };
     },
