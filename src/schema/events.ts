@@ -37,7 +37,7 @@ export const AgentEvent = builder.interfaceRef<SessionEvent>('AgentEvent').imple
     sessionId: t.id({ resolve: (event) => event.sessionId }),
     requestId: t.id({ nullable: true, resolve: (event) => event.event.requestId ?? null }),
     agent: t.string({ nullable: true, description: 'Which agent sent it.', resolve: (event) => event.event.agent ?? null }),
-    timestamp: t.field({ type: 'DateTime', resolve: (event) => new Date(event.timestamp) }),
+    timestamp: t.field({ type: 'DateTime', resolve: (event) => event.timestamp }),
     ephemeral: t.boolean({
       description: 'True for a live-only event (plain Redis PUBLISH): not in the history, never replayed.',
       resolve: (event) => event.ephemeral,
