@@ -14,11 +14,3 @@ export function streamKey({ userId, sessionId }: SessionRef): string {
 export function sessionKey(sessionId: string): string {
   return `session:${sessionId}`;
 }
-
-const CHANNEL_PATTERN = /^channel:user_([A-Za-z0-9_-]{1,128}):session_([A-Za-z0-9_-]{1,128})$/;
-
-/** The session a channel name belongs to, or undefined for a channel that is not ours. */
-export function refOfChannel(channel: string): SessionRef | undefined {
-  const match = CHANNEL_PATTERN.exec(channel);
-  return match ? { userId: match[1]!, sessionId: match[2]! } : undefined;
-}

@@ -9,7 +9,7 @@ import { coalescedWrites } from './coalesced-writes.js';
 import { parseChannelMessage } from './channel-message.js';
 import { withFeed, withoutFeed, type Appended, type EventLog, type FeedList, type HistoryPage, type SessionRecord, type StartSessionResult } from './event-log.js';
 import { buildLibrarySource, GATEWAY_PUBLISH_FUNCTION, type LibraryOptions } from './redis-library.js';
-import { channelKey, refOfChannel, sessionKey, streamKey } from './redis-keys.js';
+import { channelKey, sessionKey, streamKey } from './redis-keys.js';
 
 export interface RedisEventLogOptions extends LibraryOptions {
   url: string;
@@ -114,8 +114,9 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
   // event target, which wraps every message in a DOM CustomEvent: measurable at tens of thousands of messages per
   // second, see bench/README.md.) `subscribed` is the SUBSCRIBE reply, so `listen` can wait until Redis has the
   // subscription (no event published after `listen` resolves can be missed); it is dropped when SUBSCRIBE fails,
-  // so the next listener tries again.
-  const channels = new Map<string, { feeds: FeedList; subscribed?: Promise<unknown> }>();
+  // so the next listener tries again. Each channel keeps its session's id, so a message needs no parsing of the
+  // channel's name.
+  const channels = new Map<string, { feeds: FeedList; sessionId: string; subscribed?: Promise<unknown> }>();
   function subscribed(channel: string, followed: { subscribed?: Promise<unknown> }): Promise<unknown> {
     if (followed.subscribed) return followed.subscribed;
     const done = subscriber.subscribe(channel);
@@ -127,18 +128,17 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
     return done;
   }
   subscriber.on('message', (channel: string, message: string) => {
-    const feeds = channels.get(channel)?.feeds;
-    if (!feeds) return;
-    const ref = refOfChannel(channel);
-    const parsed = ref && message !== '' ? parseChannelMessage(ref.sessionId, message, options.maxEventBytes) : undefined;
-    if (!parsed?.ok) return dropInvalid(channel, message === '' ? 'empty' : (parsed?.reason ?? 'unknown channel'), message.length);
+    const followed = channels.get(channel);
+    if (!followed) return;
+    const parsed = message === '' ? undefined : parseChannelMessage(followed.sessionId, message, options.maxEventBytes);
+    if (!parsed?.ok) return dropInvalid(channel, followed.sessionId, parsed?.reason ?? 'empty', message.length);
     // What a gateway logged it counted itself; the rest came from agents straight into Redis.
     if (!parsed.byGateway) metrics.countPublished(parsed.event.ephemeral ? 'live_raw' : 'durable_raw', parsed.event.event.type);
-    for (const feed of feeds) feed.push(parsed.event);
+    for (const feed of followed.feeds) feed.push(parsed.event);
   });
-  function dropInvalid(channel: string, reason: string, bytes: number) {
+  function dropInvalid(channel: string, sessionId: string, reason: string, bytes: number) {
     metrics.invalidEventsDropped.inc({ source: 'channel' });
-    log.warn({ channel, sessionId: refOfChannel(channel)?.sessionId, reason, bytes }, 'dropped invalid event');
+    log.warn({ channel, sessionId, reason, bytes }, 'dropped invalid event');
   }
 
   // Publishes and reads arrive in callbacks of their own; their commands go out together (coalesced-writes.ts).
@@ -276,7 +276,7 @@ export async function createRedisEventLog(options: RedisEventLogOptions): Promis
       // SUBSCRIBE would wait for the connection to come back: a new subscription fails now instead, coded.
       if (subscriber.status !== 'ready') throw gatewayError('UNAVAILABLE', 'The event store is unavailable; try again.');
       let followed = channels.get(channel);
-      if (!followed) channels.set(channel, (followed = { feeds: [] }));
+      if (!followed) channels.set(channel, (followed = { feeds: [], sessionId: ref.sessionId }));
       followed.feeds = withFeed(followed.feeds, feed);
       let stopped = false;
       const stop = () => {
