@@ -7,12 +7,19 @@
  * re-wraps every body in a WHATWG stream pipeline, which made this floor ~40 % slower before 2026-12-07), and no
  * GraphiQL or landing page.
  *
+ * `body` compares, three times in turn, two ways of handing Yoga a body the server has already read (with the
+ * gateway's own readBodyFirst): as the Buffer (`yoga-buffer`, the gateway before `f77b0b9`) and parsed
+ * (`yoga-parsed`, src/http/parse-json-body.ts), with a variable as long as a typical publish's event.
+ *
  *   npx tsx bench/http-floor.ts            # both, 8 s each
+ *   npx tsx bench/http-floor.ts body       # yoga-buffer and yoga-parsed, in turn
  *   npx tsx bench/http-floor.ts serve yoga # (what the script runs on the server's core)
  */
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { parseJsonBody } from '../src/http/parse-json-body.js';
+import { readBodyFirst } from '../src/http/read-body-first.js';
 import { GraphQLHttpClient } from './http-client.js';
 import { pinProcess, spawnPinned, stopProcess } from './pinning.js';
 import { cpuMicros } from './proc-stats.js';
@@ -24,10 +31,16 @@ const IN_FLIGHT = 64;
 const MUTATION = 'mutation Ping($x: String!) { ping(x: $x) }';
 
 function listener(kind: string): RequestListener {
-  if (kind === 'yoga') {
+  if (kind.startsWith('yoga')) {
     const schema = createSchema({ typeDefs: 'type Query { a: Int } type Mutation { ping(x: String!): Boolean }', resolvers: { Mutation: { ping: () => true } } });
     const yoga = createYoga({ schema, logging: false, maxRequestBodySize: false, landingPage: false, graphiql: false });
-    return yoga;
+    if (kind === 'yoga') return yoga;
+    return (request, response) => {
+      void readBodyFirst(request, 1_000_000).then((reading) => {
+        if (kind === 'yoga-parsed' && reading === 'read') parseJsonBody(request);
+        void yoga(request, response);
+      });
+    };
   }
   return (request, response) => {
     const chunks: Buffer[] = [];
@@ -40,7 +53,7 @@ function listener(kind: string): RequestListener {
   };
 }
 
-async function measure(kind: string): Promise<string> {
+async function measure(kind: string, x: string): Promise<string> {
   const child = spawnPinned(SERVER_CORE, process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'serve', kind], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim()))));
   const client = new GraphQLHttpClient(`http://127.0.0.1:${port}/graphql`, IN_FLIGHT);
@@ -51,7 +64,7 @@ async function measure(kind: string): Promise<string> {
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (performance.now() - begin < SECONDS * 1000) {
-        const reply = await client.post('', MUTATION, { x: 'hello' });
+        const reply = await client.post('', MUTATION, { x });
         if (reply.errors) throw new Error(JSON.stringify(reply.errors));
         answered += 1;
       }
@@ -69,5 +82,9 @@ if (process.argv[2] === 'serve') {
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
 } else {
   pinProcess(process.pid, CLIENT_CORE);
-  for (const kind of ['yoga', 'node:http']) console.log(await measure(kind));
+  if (process.argv[2] === 'body') {
+    for (let round = 0; round < 3; round++) for (const kind of ['yoga-buffer', 'yoga-parsed']) console.log(await measure(kind, 'x'.repeat(600)));
+  } else {
+    for (const kind of ['yoga', 'node:http']) console.log(await measure(kind, 'hello'));
+  }
 }
