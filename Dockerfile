@@ -39,6 +39,10 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # It starts no child processes, so there are no zombies to reap and no init (tini, --init) is needed.
 # Semi-spaces of 32 MB (V8's default: 16): at load, a publish's request objects lived through one or two scavenges
 # and were promoted, then left for full collections; fewer survive the less frequent scavenges. bench/README.md has
-# the measurement (more publishes/s through the mutation, no more RSS per held subscription). The load benchmark
-# starts the gateway with the flags written here.
-CMD ["node", "--max-semi-space-size=32", "dist/src/main.js"]
+# the measurement (more publishes/s through the mutation, no more RSS per held subscription).
+# No allocation-site pretenuring: in a burst (browsers connecting, agents publishing) nearly every object a request
+# allocates is still in flight at a scavenge, so V8 marked those allocation sites long-lived and allocated their later
+# objects straight into the old generation, where they died young and waited for full collections: the old
+# generation grew by tens of MB and the process kept it. Without it, 13-15 KiB of RSS per held subscription instead
+# of 17-18, and more publishes/s (bench/README.md). The load benchmark starts the gateway with the flags written here.
+CMD ["node", "--max-semi-space-size=32", "--no-allocation-site-pretenuring", "dist/src/main.js"]
