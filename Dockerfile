@@ -43,6 +43,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # No allocation-site pretenuring: in a burst (browsers connecting, agents publishing) nearly every object a request
 # allocates is still in flight at a scavenge, so V8 marked those allocation sites long-lived and allocated their later
 # objects straight into the old generation, where they died young and waited for full collections: the old
-# generation grew by tens of MB and the process kept it. Without it, 13-15 KiB of RSS per held subscription instead
-# of 17-18, and more publishes/s (bench/README.md). The load benchmark starts the gateway with the flags written here.
+# generation grew by tens of MB and the process kept it. Without it, 13.6-14.8 KiB of RSS per held subscription instead
+# of 16.7-17.6, and more publishes/s (bench/README.md). The load benchmark starts the gateway with the flags written here.
 CMD ["node", "--max-semi-space-size=32", "--no-allocation-site-pretenuring", "dist/src/main.js"]
